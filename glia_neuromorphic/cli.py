@@ -53,6 +53,65 @@ def verify(
     raise typer.Exit(0 if result.passed else 1)
 
 
+@app.command("compile")
+def compile_command(
+    model: str = typer.Argument(
+        ...,
+        help="Registered model name (e.g. astro-sequence) or a .py file with build().",
+    ),
+    target: str = typer.Option(
+        ..., help="hw_configs target: a chip (one chip) or a board (all its chips)."
+    ),
+    out: Path = typer.Option(
+        Path("out/compile"), help="Directory for the program and the JSON reports."
+    ),
+    seed: int = typer.Option(0, help="Seed for build() and stochastic rounding."),
+    rounding: str = typer.Option(
+        "nearest", help="Weight rounding: nearest or stochastic."
+    ),
+    split: bool = typer.Option(
+        True, "--split/--no-split", help="Split groups that do not fit one core."
+    ),
+    steps: int = typer.Option(
+        None, help="Steps of host input to record (default: one input period)."
+    ),
+    dt: float = typer.Option(0.001, help="Step length in seconds."),
+) -> None:
+    """Quantize and map a model; write the chip program and both reports."""
+    import warnings
+
+    from glia_neuromorphic.compiler import (
+        compile_model,
+        load_model_object,
+        write_outputs,
+    )
+    from glia_neuromorphic.errors import OverflowRiskWarning
+
+    name, model_object = load_model_object(model, seed=seed)
+    with warnings.catch_warnings():
+        # the risks are printed from the report below, once each
+        warnings.simplefilter("ignore", OverflowRiskWarning)
+        result = compile_model(
+            model_object,
+            target,
+            seed=seed,
+            rounding=rounding,
+            split=split,
+            dt=dt,
+            n_steps=steps,
+        )
+    result.program.metadata["model"] = name
+    paths = write_outputs(result, out)
+    console.print(result.quantization.table())
+    if result.quantization.decays:
+        console.print(result.quantization.decay_table())
+    for risk in result.quantization.overflow:
+        console.print(f"[yellow]warning:[/] {risk.message()}", highlight=False)
+    console.print(result.resources.table())
+    for kind, path in paths.items():
+        console.print(f"{kind}: {path}", highlight=False)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a GliaError prints one line and exits with its code.
 

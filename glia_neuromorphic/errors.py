@@ -53,3 +53,11 @@ class FidelityError(GliaError, AssertionError):
     """A fixed-point run failed a fidelity tolerance against its float reference."""
 
     exit_code = 10
+
+
+class GliaWarning(UserWarning):
+    """Base class of warnings issued by glia_neuromorphic."""
+
+
+class OverflowRiskWarning(GliaWarning):
+    """A register can leave its range at run time (it then wraps or clips)."""

@@ -35,6 +35,7 @@ class CoreLimits:
     synapse_memory_bits: int
     synapse_word_bits: int
     synapse_index_bits: int
+    synapse_header_bits: int
 
 
 @dataclasses.dataclass(frozen=True)

@@ -105,6 +105,10 @@ class CompartmentGroup(Group):
         Bias as ``bias_mant * 2**bias_exp``.
     refract_delay : (n,) int array
         Refractory period in steps (1 = none).
+    vmin, vmax : int or None
+        Voltage clip bounds of the group; None means the chip's full signed
+        ``v_bits`` range. nengo-loihi sets them per block (a LIF with
+        ``min_voltage=0`` has ``vmin = 0``).
     """
 
     kind: ClassVar[str] = "lif"
@@ -116,6 +120,8 @@ class CompartmentGroup(Group):
     bias_exp: np.ndarray = None
     refract_delay: np.ndarray = None
     float_params: dict = dataclasses.field(default_factory=dict)
+    vmin: int | None = None
+    vmax: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.n, bool) or not isinstance(self.n, int | np.integer):

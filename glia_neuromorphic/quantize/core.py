@@ -87,7 +87,7 @@ def _round(x: np.ndarray, rounding: str, rng: np.random.Generator | None) -> np.
     )
 
 
-def _errors(
+def param_report(
     name: str,
     kind: str,
     floats: np.ndarray,
@@ -96,6 +96,11 @@ def _errors(
     exponent: int | None,
     saturated: int,
 ) -> ParamReport:
+    """Return the error report of ``floats`` represented as ``dequant``.
+
+    ``ints`` are the stored integers, ``exponent`` their shared exponent (or
+    None) and ``saturated`` the number of values clipped to the range.
+    """
     nonzero = floats != 0
     rel = np.abs(dequant[nonzero] - floats[nonzero]) / np.abs(floats[nonzero])
     return ParamReport(
@@ -236,7 +241,7 @@ def quantize_weights(
     clipped = np.clip(mant, lo, hi)
     n_sat = int(np.count_nonzero(clipped != mant))
     mant = clipped.astype(np.int64)
-    report = _errors(name, "weights", w, mant * 2.0**exp, mant, exp, n_sat)
+    report = param_report(name, "weights", w, mant * 2.0**exp, mant, exp, n_sat)
     if n_sat:
         note = f"{n_sat} weight(s) clipped to [{lo}, {hi}] at exponent {exp}" + (
             " (largest exponent reached)" if too_large else ""
@@ -375,7 +380,7 @@ def quantize_bias(
     clipped = np.clip(mant, -top, top)
     n_sat = int(np.count_nonzero(clipped != mant))
     mant = clipped.astype(np.int64)
-    report = _errors(name, "bias", b, mant * 2.0**exp, mant, None, n_sat)
+    report = param_report(name, "bias", b, mant * 2.0**exp, mant, None, n_sat)
     if n_sat:
         raise QuantizationError(
             f"{name}: {n_sat} bias value(s) up to {np.abs(b).max():g} exceed the "

@@ -1,0 +1,676 @@
+"""Read a Lava process graph (LIF, Dense, Sparse, DelayDense, I/O) into a chip program.
+
+The graph is found by walking the in/out port connections from the given
+processes. A graph whose parameters are all integers is taken as already
+fixed point (its integers are checked against the target and used as they
+are, with Lava's own weight clipping and truncation); otherwise every float
+parameter is quantized for the target.
+
+Float units: Lava's floating-point LIF computes ``u <- u (1 - du) + a_in``,
+``v <- v (1 - dv) + u + bias_mant`` and spikes when ``v > vth``. Each LIF
+group gets one scale ``s`` so that a weight ``w`` becomes ``w s`` integer
+units (mantissa times ``2**weight_exp``); the threshold mantissa is
+``vth s`` and the bias ``bias_mant s 2**act_shift``, because the chip
+shifts synaptic input (but not the bias) left by ``act_shift``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+
+from glia_neuromorphic.errors import QuantizationError, ValidationError
+from glia_neuromorphic.frontends.common import (
+    NameRegistry,
+    check_int_range,
+    check_shape,
+    check_size,
+    exact_report,
+    weight_report,
+)
+from glia_neuromorphic.hwconfig import ChipConfig, Target
+from glia_neuromorphic.program import (
+    ChipProgram,
+    CompartmentGroup,
+    SpikeSource,
+    SynapseGroup,
+)
+from glia_neuromorphic.quantize.core import (
+    check_finite,
+    decay_from_tau,
+    param_report,
+    quantize_bias,
+    quantize_threshold,
+    quantize_weights,
+    weight_range,
+)
+from glia_neuromorphic.quantize.report import QuantizationReport
+
+logger = logging.getLogger(__name__)
+
+#: Variables each group kind can probe, by variable name in the chip program.
+PROBE_VARIABLES = {"lif": ("spikes", "u", "v"), "astrocyte": ("c",)}
+_LAVA_VARIABLES = {"s_out": "spikes", "u": "u", "v": "v"}
+
+
+def _lava_types() -> dict[str, type]:
+    from lava.proc.dense.process import DelayDense, Dense
+    from lava.proc.io.sink import RingBuffer as SinkBuffer
+    from lava.proc.io.source import RingBuffer as SourceBuffer
+    from lava.proc.lif.process import LIF
+    from lava.proc.sparse.process import Sparse
+
+    return {
+        "LIF": LIF,
+        "Dense": Dense,
+        "Sparse": Sparse,
+        "DelayDense": DelayDense,
+        "source.RingBuffer": SourceBuffer,
+        "sink.RingBuffer": SinkBuffer,
+    }
+
+
+#: Converters of this project's own processes: type -> function(graph, proc).
+#: A converter adds its groups to ``graph.program`` and returns the group name.
+CUSTOM_CONVERTERS: dict[type, Callable[[LavaGraph, Any], str]] = {}
+
+
+def register_lava_process(cls: type, converter: Callable) -> None:
+    """Teach the Lava front end a custom process type (exact type match)."""
+    CUSTOM_CONVERTERS[cls] = converter
+
+
+def supported_processes() -> list[str]:
+    """Return the names of the process types the Lava front end reads."""
+    return sorted(_lava_types()) + sorted(c.__name__ for c in CUSTOM_CONVERTERS)
+
+
+# --- graph walk ----------------------------------------------------------------
+
+
+def _is_lava_process(obj: Any) -> bool:
+    from lava.magma.core.process.process import AbstractProcess
+
+    return isinstance(obj, AbstractProcess)
+
+
+def _port_peers(port: Any) -> list[Any]:
+    """Return the real ports connected to ``port``, looking through reshapes."""
+    from lava.magma.core.process.ports.ports import (
+        AbstractVirtualPort,
+        ConcatPort,
+        ReshapePort,
+    )
+
+    peers = []
+    for other in list(port.in_connections) + list(port.out_connections):
+        if isinstance(other, ConcatPort):
+            raise ValidationError(
+                f"port {port.name!r} of {port.process.name!r} connects through a "
+                "ConcatPort, which the Lava front end does not read; connect "
+                "each process with its own Dense/Sparse"
+            )
+        if isinstance(other, AbstractVirtualPort) and not isinstance(
+            other, ReshapePort
+        ):
+            raise ValidationError(
+                f"port {port.name!r} of {port.process.name!r} connects through a "
+                f"{type(other).__name__}, which the Lava front end does not read; "
+                "only reshape/flatten is supported"
+            )
+        if isinstance(other, ReshapePort):
+            peers.extend(p for p in _port_peers(other) if p is not port)
+        else:
+            peers.append(other)
+    return peers
+
+
+def collect_processes(roots: Iterable[Any]) -> list[Any]:
+    """Return every process connected to ``roots`` through in/out ports.
+
+    The order is breadth-first from the roots, so it is reproducible.
+    """
+    queue = list(roots)
+    seen: dict[int, Any] = {}
+    while queue:
+        proc = queue.pop(0)
+        if id(proc) in seen:
+            continue
+        seen[id(proc)] = proc
+        ports = list(proc.in_ports) + list(proc.out_ports)
+        for port in ports:
+            queue.extend(peer.process for peer in _port_peers(port))
+    return list(seen.values())
+
+
+def _var(proc: Any, name: str) -> np.ndarray:
+    return np.asarray(getattr(proc, name).init)
+
+
+# --- the graph -------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class LavaGraph:
+    """State of one conversion: the program under construction and its report."""
+
+    target: Target
+    program: ChipProgram
+    report: QuantizationReport
+    fixed_point: bool
+    rng: np.random.Generator
+    dt: float
+    n_steps: int | None
+    names: NameRegistry = dataclasses.field(default_factory=NameRegistry)
+    group_of: dict[int, str] = dataclasses.field(default_factory=dict)
+    scale_of: dict[int, float] = dataclasses.field(default_factory=dict)
+
+    @property
+    def chip(self) -> ChipConfig:
+        """Return the target's chip description."""
+        return self.target.chip
+
+
+def _is_integral(values: Any) -> bool:
+    if scipy.sparse.issparse(values):
+        values = values.data
+    arr = np.asarray(values, dtype=np.float64)
+    return bool(np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)))
+
+
+def _infer_fixed_point(procs: list[Any], types: dict[str, type]) -> bool:
+    """Return True when every LIF and connection parameter is an integer."""
+    for proc in procs:
+        if type(proc) is types["LIF"]:
+            names = ("du", "dv", "vth", "bias_mant", "bias_exp")
+        elif type(proc) in (types["Dense"], types["Sparse"], types["DelayDense"]):
+            names = ("weights",)
+        else:
+            continue
+        for name in names:
+            value = getattr(proc, name).init
+            if not _is_integral(value):
+                return False
+    return True
+
+
+def from_lava(
+    processes: Any,
+    target: Target,
+    *,
+    rounding: str = "nearest",
+    seed: int | None = 0,
+    fixed_point: bool | None = None,
+    dt: float = 0.001,
+    n_steps: int | None = None,
+    probes: Iterable[tuple[Any, str]] = (),
+) -> tuple[ChipProgram, QuantizationReport]:
+    """Convert a Lava process graph into a chip program for ``target``.
+
+    Parameters
+    ----------
+    processes : process or iterable of processes
+        Any processes of the graph; the rest is found through their ports.
+    target : Target
+        Compile target; bit widths and ranges come from its chip.
+    rounding : {"nearest", "stochastic"}
+        Weight rounding mode for float graphs.
+    seed : int or None
+        Seed of the stochastic-rounding generator; stored in the program.
+    fixed_point : bool, optional
+        Take the parameters as integers (True) or quantize them from floats
+        (False); inferred from the values when omitted.
+    dt : float
+        Step length in seconds, used to report time constants (Lava itself
+        has no time unit).
+    n_steps : int, optional
+        Steps of input to unroll from each source RingBuffer, which repeats
+        its data; one period when omitted.
+    probes : iterable of (process, variable)
+        Extra variables to record: ``(lif, "v")``, ``(lif, "u")`` or
+        ``(lif, "s_out")``. A sink RingBuffer on a LIF's ``s_out`` probes its
+        spikes as well.
+
+    Raises
+    ------
+    ValidationError
+        For an unsupported process (naming it and the supported set), an
+        empty graph object, a non-finite value or a dangling connection.
+    QuantizationError
+        For a value the target cannot represent.
+    """
+    roots = [processes] if _is_lava_process(processes) else list(processes)
+    for root in roots:
+        if not _is_lava_process(root):
+            raise ValidationError(
+                f"{root!r} is not a Lava process; pass the processes of a graph"
+            )
+    types = _lava_types()
+    procs = collect_processes(roots)
+    _check_supported(procs, types)
+    if fixed_point is None:
+        fixed_point = _infer_fixed_point(procs, types)
+    graph = LavaGraph(
+        target=target,
+        program=ChipProgram(),
+        report=QuantizationReport(target=target.name, rounding=rounding, seed=seed),
+        fixed_point=fixed_point,
+        rng=np.random.default_rng(seed),
+        dt=dt,
+        n_steps=n_steps,
+    )
+    _convert(graph, procs, types)
+    _add_probes(graph, procs, types, probes)
+    graph.program.metadata.update(
+        {
+            "target": target.name,
+            "chip": target.chip.name,
+            "frontend": "lava",
+            "fixed_point": fixed_point,
+            "dt": dt,
+            "seed": seed,
+            "rounding": rounding,
+        }
+    )
+    if fixed_point:
+        graph.report.notes.append(
+            "fixed-point Lava graph: integers taken as they are, with Lava's "
+            "weight clipping and truncation"
+        )
+    return graph.program.validate(), graph.report
+
+
+def _check_supported(procs: list[Any], types: dict[str, type]) -> None:
+    known = set(types.values()) | set(CUSTOM_CONVERTERS)
+    for proc in procs:
+        # exact type: Lava itself selects process models by exact type
+        if type(proc) not in known:
+            raise ValidationError(
+                f"Lava process {proc.name!r} of type {type(proc).__name__} is not "
+                f"supported by the Lava front end; supported: "
+                f"{', '.join(supported_processes())}"
+            )
+
+
+def _convert(graph: LavaGraph, procs: list[Any], types: dict[str, type]) -> None:
+    connections = (types["Dense"], types["Sparse"], types["DelayDense"])
+    for proc in procs:
+        if type(proc) is types["source.RingBuffer"]:
+            _add_source(graph, proc)
+        elif type(proc) in CUSTOM_CONVERTERS:
+            graph.group_of[id(proc)] = CUSTOM_CONVERTERS[type(proc)](graph, proc)
+    lifs = [p for p in procs if type(p) is types["LIF"]]
+    conns = [p for p in procs if type(p) in connections]
+    ends = {id(c): _connection_ends(c) for c in conns}
+    for lif in lifs:
+        incoming = [c for c in conns if ends[id(c)][1] is lif]
+        _add_lif(graph, lif, incoming)
+    for conn in conns:
+        _add_connection(graph, conn, *ends[id(conn)])
+
+
+def _connection_ends(conn: Any) -> tuple[Any, Any]:
+    """Return the (pre, post) processes of a Dense/Sparse/DelayDense."""
+    sources = _port_peers(conn.s_in)
+    targets = _port_peers(conn.a_out)
+    if len(sources) != 1 or len(targets) != 1:
+        raise ValidationError(
+            f"{type(conn).__name__} {conn.name!r}: s_in has {len(sources)} and "
+            f"a_out {len(targets)} connections; each needs exactly one (connect "
+            "one output port to s_in and a_out to one input port)"
+        )
+    pre, post = sources[0].process, targets[0].process
+    if sources[0].name != "s_out" or targets[0].name != "a_in":
+        raise ValidationError(
+            f"{type(conn).__name__} {conn.name!r}: connects {pre.name}."
+            f"{sources[0].name} -> {post.name}.{targets[0].name}; only s_out -> "
+            "s_in and a_out -> a_in are supported"
+        )
+    return pre, post
+
+
+# --- neurons -----------------------------------------------------------------------
+
+
+def _lif_arrays(lif: Any) -> dict[str, np.ndarray]:
+    n = int(np.prod(lif.s_out.shape))
+    name = f"LIF {lif.name!r}"
+    check_size("LIF", lif.name, n)
+    values = {}
+    for var in ("du", "dv", "vth", "bias_mant", "bias_exp", "u", "v"):
+        values[var] = np.broadcast_to(
+            check_finite(_var(lif, var), f"{name}.{var}").ravel(), (n,)
+        ).copy()
+    if np.any(values["u"] != 0) or np.any(values["v"] != 0):
+        raise ValidationError(
+            f"{name}: non-zero initial u or v is not supported by the chip "
+            "program; start from u = v = 0 and drive the state with a bias or input"
+        )
+    for var in ("du", "dv", "vth"):
+        if np.ptp(values[var]):
+            raise ValidationError(f"{name}: {var} must be one value for the group")
+    return values
+
+
+def _add_lif(graph: LavaGraph, lif: Any, incoming: list[Any]) -> None:
+    values = _lif_arrays(lif)
+    name = graph.names.unique(lif.name)
+    if graph.fixed_point:
+        group = _fixed_lif(graph, name, values)
+    else:
+        group = _float_lif(graph, lif, name, values, incoming)
+    graph.program.add(group)
+    graph.group_of[id(lif)] = name
+
+
+def _fixed_lif(graph: LavaGraph, name: str, values: dict) -> CompartmentGroup:
+    neuron = graph.chip.neuron
+    decay_top = graph.chip.decay_unity - 1
+    checks = {
+        "du": (0, decay_top, "neuron.decay_bits"),
+        "dv": (0, decay_top, "neuron.decay_bits"),
+        "vth": (0, 2**neuron.vth_mant_bits - 1, "neuron.vth_mant_bits"),
+        "bias_mant": (
+            -(2 ** (neuron.bias_mant_bits - 1)),
+            2 ** (neuron.bias_mant_bits - 1) - 1,
+            "neuron.bias_mant_bits",
+        ),
+        "bias_exp": (0, neuron.bias_exp_max, "neuron.bias_exp_max"),
+    }
+    for var, (lo, hi, key) in checks.items():
+        check_int_range(f"{name}.{var}", values[var], lo, hi, key)
+        graph.report.add(exact_report(f"{name}.{var}", var, values[var]))
+    return CompartmentGroup(
+        name=name,
+        n=values["vth"].size,
+        decay_u=values["du"],
+        decay_v=values["dv"],
+        vth=values["vth"],
+        bias_mant=values["bias_mant"],
+        bias_exp=values["bias_exp"],
+        refract_delay=1,
+    )
+
+
+def _group_scale(graph: LavaGraph, name: str, values: dict, incoming: list) -> float:
+    """Return the float-to-integer scale of one LIF group (see module docstring)."""
+    neuron = graph.chip.neuron
+    w_max = max((_max_abs_weight(c) for c in incoming), default=0.0)
+    _, w_top, _ = weight_range(graph.chip, "mixed")
+    bounds = [(2**neuron.vth_mant_bits - 1) / max(abs(values["vth"][0]), 1e-300)]
+    if w_max > 0:
+        bounds.append(w_top / w_max)
+    b_max = float(np.abs(values["bias_mant"]).max())
+    if b_max > 0:
+        top = (2 ** (neuron.bias_mant_bits - 1) - 1) * 2**neuron.bias_exp_max
+        bounds.append(top / (b_max * 2**neuron.act_shift))
+    scale = min(bounds)
+    logger.debug("LIF group %r: float-to-integer scale %g", name, scale)
+    return scale
+
+
+def _max_abs_weight(conn: Any) -> float:
+    weights = conn.weights.init
+    data = weights.data if scipy.sparse.issparse(weights) else np.asarray(weights)
+    data = check_finite(data, f"{conn.name}.weights") if data.size else data
+    return float(np.abs(data).max()) if data.size else 0.0
+
+
+def _float_lif(
+    graph: LavaGraph, lif: Any, name: str, values: dict, incoming: list
+) -> CompartmentGroup:
+    chip, report = graph.chip, graph.report
+    if values["vth"][0] <= 0:
+        raise QuantizationError(
+            f"LIF {name!r}: vth is {values['vth'][0]:g}; the chip needs a positive "
+            "threshold"
+        )
+    scale = _group_scale(graph, name, values, incoming)
+    graph.scale_of[id(lif)] = scale
+    decay_u = _decay(graph, f"{name}.du", float(values["du"][0]), "u")
+    decay_v = _decay(graph, f"{name}.dv", float(values["dv"][0]), "v")
+    vth_value = values["vth"][0] * scale * 2**chip.neuron.vth_shift
+    vth = quantize_threshold(vth_value, chip, name=name)
+    vth_float = np.array([vth_value / 2**chip.neuron.vth_shift])
+    vth_report = param_report(
+        f"{name}.vth",
+        "vth",
+        vth_float,
+        np.array([float(vth)]),
+        np.array([vth]),
+        None,
+        0,
+    )
+    report.add(vth_report)
+    bias = values["bias_mant"] * scale * 2**chip.neuron.act_shift
+    bias_mant, bias_exp, bias_report = quantize_bias(bias, chip, name=name)
+    bias_report.name = f"{name}.bias"
+    report.add(bias_report)
+    return CompartmentGroup(
+        name=name,
+        n=values["vth"].size,
+        decay_u=decay_u,
+        decay_v=decay_v,
+        vth=vth,
+        bias_mant=bias_mant,
+        bias_exp=bias_exp,
+        refract_delay=1,
+        float_params={
+            "du": float(values["du"][0]),
+            "dv": float(values["dv"][0]),
+            "vth": float(values["vth"][0]),
+            "bias_mant": values["bias_mant"].astype(np.float64),
+            "scale": scale,
+        },
+    )
+
+
+def _decay(graph: LavaGraph, name: str, fraction: float, register: str) -> int:
+    """Return the stored decay for a float per-step decay fraction in [0, 1].
+
+    A fraction of 0 means no decay. The voltage register represents it
+    exactly; the current register cannot (its decay has an offset), so it
+    gets the slowest decay the chip has, with a note in the report.
+    """
+    if not 0 <= fraction <= 1:
+        raise ValidationError(f"{name} is {fraction:g}; it must be in [0, 1]")
+    if fraction == 0:
+        if register == "v" and graph.chip.neuron.decay_v_offset == 0:
+            return graph.report.add_decay(
+                decay_from_tau(None, graph.dt, graph.chip, name=name, register="v")
+            ).stored
+        graph.report.notes.append(
+            f"{name}: no decay is not representable on register {register}; "
+            f"uses the slowest decay (1/{graph.chip.decay_unity} per step)"
+        )
+        return 0
+    tau = graph.dt / fraction
+    quantized = decay_from_tau(tau, graph.dt, graph.chip, name=name, register=register)
+    return graph.report.add_decay(quantized).stored
+
+
+# --- connections and inputs ---------------------------------------------------------
+
+
+def _sign_mode(conn: Any) -> str | None:
+    from lava.utils.weightutils import SignMode
+
+    mode = conn.proc_params.get("sign_mode", None) if conn.proc_params else None
+    return {
+        None: None,
+        SignMode.NULL: None,
+        SignMode.MIXED: "mixed",
+        SignMode.EXCITATORY: "excitatory",
+        SignMode.INHIBITORY: "inhibitory",
+    }[mode]
+
+
+def _add_connection(graph: LavaGraph, conn: Any, pre: Any, post: Any) -> None:
+    kind = type(conn).__name__
+    weights = conn.weights.init
+    n_post, n_pre = check_shape(kind, conn.name, weights.shape)
+    for end, proc in (("pre", pre), ("post", post)):
+        if id(proc) not in graph.group_of:
+            raise ValidationError(
+                f"{kind} {conn.name!r}: its {end} process {proc.name!r} "
+                f"({type(proc).__name__}) is not a neuron group or spike source"
+            )
+    name = graph.names.unique(conn.name)
+    bits = int(np.asarray(conn.num_message_bits.init).ravel()[0])
+    if bits and not graph.chip.synapse.graded_spike_bits:
+        raise ValidationError(
+            f"{kind} {conn.name!r}: num_message_bits is {bits} (graded spikes), "
+            f"which {graph.chip.name} does not support"
+        )
+    if graph.fixed_point:
+        mantissa, exp, mode = _fixed_weights(graph, name, conn, weights)
+        float_weights = None
+    else:
+        scale = graph.scale_of[id(post)]
+        mantissa, exp, mode = _float_weights(graph, name, conn, weights, scale)
+        float_weights = weights.copy()
+    delays = None
+    if hasattr(conn, "delays"):
+        delays = np.broadcast_to(_var(conn, "delays"), (n_post, n_pre)).astype(np.int64)
+        check_int_range(
+            f"{name}.delays",
+            delays,
+            0,
+            graph.chip.synapse.delay_max,
+            "synapse.delay_max",
+        )
+    graph.program.add(
+        SynapseGroup(
+            name=name,
+            pre=graph.group_of[id(pre)],
+            post=graph.group_of[id(post)],
+            weights=mantissa,
+            weight_exp=exp,
+            delays=delays,
+            num_message_bits=bits,
+            sign_mode=mode,
+            float_weights=float_weights,
+        )
+    )
+
+
+def _fixed_weights(graph: LavaGraph, name: str, conn: Any, weights: Any):
+    """Apply Lava's own clipping and truncation to integer weights."""
+    from lava.utils.weightutils import (
+        SignMode,
+        clip_weights,
+        determine_sign_mode,
+        truncate_weights,
+    )
+
+    params = conn.proc_params
+    given = weights.toarray() if scipy.sparse.issparse(weights) else np.asarray(weights)
+    check_finite(given, f"{name}.weights")
+    lava_mode = params.get("sign_mode", None) or determine_sign_mode(given)
+    n_bits = int(params.get("num_weight_bits", 8))
+    exp = int(params.get("weight_exp", 0))
+    used = truncate_weights(
+        clip_weights(given, lava_mode, num_bits=8), lava_mode, n_bits
+    )
+    mode = {
+        SignMode.MIXED: "mixed",
+        SignMode.EXCITATORY: "excitatory",
+        SignMode.INHIBITORY: "inhibitory",
+    }[lava_mode]
+    lo, hi, _ = weight_range(graph.chip, mode)
+    used = np.clip(np.asarray(used, dtype=np.int64), lo, hi)
+    n_clipped = int(np.count_nonzero((given < lo) | (given > hi)))
+    if n_clipped:
+        logger.warning(
+            "synapse group %r: %d weight(s) clipped to [%d, %d] (%s, exponent %d)",
+            name,
+            n_clipped,
+            lo,
+            hi,
+            mode,
+            exp,
+        )
+    report = weight_report(name, given, used, exp, n_clipped)
+    graph.report.add(report)
+    if scipy.sparse.issparse(weights):
+        used = scipy.sparse.csr_matrix(used)
+    return used, exp, mode
+
+
+def _float_weights(graph: LavaGraph, name: str, conn: Any, weights: Any, scale: float):
+    declared = _sign_mode(conn)
+    if scipy.sparse.issparse(weights):
+        csr = scipy.sparse.csr_matrix(weights)
+        check_finite(csr.toarray(), f"{name}.weights")
+        q = quantize_weights(
+            csr.data * scale,
+            graph.chip,
+            name=name,
+            sign_mode=declared,
+            rounding=graph.report.rounding,
+            rng=graph.rng,
+        )
+        mantissa = scipy.sparse.csr_matrix(
+            (q.mantissa, csr.indices.copy(), csr.indptr.copy()), shape=csr.shape
+        )
+    else:
+        given = check_finite(weights, f"{name}.weights")
+        q = quantize_weights(
+            given * scale,
+            graph.chip,
+            name=name,
+            sign_mode=declared,
+            rounding=graph.report.rounding,
+            rng=graph.rng,
+        )
+        mantissa = q.mantissa
+    graph.report.add(q.report)
+    return mantissa, q.exp, q.sign_mode
+
+
+def _add_source(graph: LavaGraph, proc: Any) -> None:
+    data = check_finite(_var(proc, "data"), f"RingBuffer {proc.name!r} data")
+    n = check_size("RingBuffer", proc.name, int(np.prod(data.shape[:-1])))
+    data = data.reshape(n, -1)
+    if np.any((data != 0) & (data != 1)):
+        raise ValidationError(
+            f"RingBuffer {proc.name!r}: data holds values other than 0 and 1; the "
+            "chip program takes binary spike inputs (graded input is not supported)"
+        )
+    period = data.shape[1]
+    n_steps = period if graph.n_steps is None else graph.n_steps
+    # Lava's source RingBuffer sends column (t - 1) mod period at step t (1-based)
+    columns = np.arange(n_steps) % period
+    index, step = np.nonzero(data[:, columns])
+    order = np.lexsort((index, step))
+    name = graph.names.unique(proc.name)
+    graph.program.add(
+        SpikeSource(name=name, n=n, steps=step[order] + 1, indices=index[order])
+    )
+    graph.group_of[id(proc)] = name
+
+
+def _add_probes(graph: LavaGraph, procs, types, probes) -> None:
+    for proc in procs:
+        if type(proc) is not types["sink.RingBuffer"]:
+            continue
+        sources = _port_peers(proc.a_in)
+        for port in sources:
+            if port.name != "s_out" or id(port.process) not in graph.group_of:
+                raise ValidationError(
+                    f"sink RingBuffer {proc.name!r}: reads {port.process.name}."
+                    f"{port.name}; only a LIF's s_out can be probed through a sink"
+                )
+            graph.program.probe(graph.group_of[id(port.process)], "spikes")
+    for proc, variable in probes:
+        if id(proc) not in graph.group_of or variable not in _LAVA_VARIABLES:
+            raise ValidationError(
+                f"probe ({getattr(proc, 'name', proc)!r}, {variable!r}): probe a LIF "
+                f"of the graph with one of {sorted(_LAVA_VARIABLES)}"
+            )
+        graph.program.probe(graph.group_of[id(proc)], _LAVA_VARIABLES[variable])
