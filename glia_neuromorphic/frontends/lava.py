@@ -53,6 +53,9 @@ from glia_neuromorphic.quantize.report import QuantizationReport
 
 logger = logging.getLogger(__name__)
 
+#: Smallest threshold mantissa the float-to-integer scale aims for (about 0.2 %
+#: rounding error on the threshold).
+VTH_MIN_MANTISSA = 256
 #: Variables each group kind can probe, by variable name in the chip program.
 PROBE_VARIABLES = {"lif": ("spikes", "u", "v"), "astrocyte": ("c",)}
 _LAVA_VARIABLES = {"s_out": "spikes", "u": "u", "v": "v"}
@@ -146,6 +149,14 @@ def collect_processes(roots: Iterable[Any]) -> list[Any]:
         for port in ports:
             queue.extend(peer.process for peer in _port_peers(port))
     return list(seen.values())
+
+
+def _label(proc: Any) -> str:
+    """Return the process name, or ``Type_<id>`` for Lava's default names."""
+    name = str(proc.name)
+    if name.startswith("Process_") and name[len("Process_") :].isdigit():
+        return f"{type(proc).__name__}_{name[len('Process_') :]}"
+    return name
 
 
 def _var(proc: Any, name: str) -> np.ndarray:
@@ -306,6 +317,8 @@ def _convert(graph: LavaGraph, procs: list[Any], types: dict[str, type]) -> None
             graph.group_of[id(proc)] = CUSTOM_CONVERTERS[type(proc)](graph, proc)
     lifs = [p for p in procs if type(p) is types["LIF"]]
     conns = [p for p in procs if type(p) in connections]
+    for conn in conns:
+        check_shape(type(conn).__name__, conn.name, conn.weights.init.shape)
     ends = {id(c): _connection_ends(c) for c in conns}
     for lif in lifs:
         incoming = [c for c in conns if ends[id(c)][1] is lif]
@@ -359,7 +372,7 @@ def _lif_arrays(lif: Any) -> dict[str, np.ndarray]:
 
 def _add_lif(graph: LavaGraph, lif: Any, incoming: list[Any]) -> None:
     values = _lif_arrays(lif)
-    name = graph.names.unique(lif.name)
+    name = graph.names.unique(_label(lif))
     if graph.fixed_point:
         group = _fixed_lif(graph, name, values)
     else:
@@ -398,18 +411,29 @@ def _fixed_lif(graph: LavaGraph, name: str, values: dict) -> CompartmentGroup:
 
 
 def _group_scale(graph: LavaGraph, name: str, values: dict, incoming: list) -> float:
-    """Return the float-to-integer scale of one LIF group (see module docstring)."""
-    neuron = graph.chip.neuron
+    """Return the float-to-integer scale of one LIF group (see module docstring).
+
+    The preferred scale puts the largest incoming weight on the largest
+    mantissa at exponent 0. It is raised when that leaves the threshold
+    mantissa below :data:`VTH_MIN_MANTISSA`, and lowered to keep the threshold
+    mantissa, the largest weight (at the largest exponent) and the bias
+    representable.
+    """
+    neuron, synapse = graph.chip.neuron, graph.chip.synapse
+    vth = max(abs(float(values["vth"][0])), 1e-300)
     w_max = max((_max_abs_weight(c) for c in incoming), default=0.0)
     _, w_top, _ = weight_range(graph.chip, "mixed")
-    bounds = [(2**neuron.vth_mant_bits - 1) / max(abs(values["vth"][0]), 1e-300)]
+    upper = [(2**neuron.vth_mant_bits - 1) / vth]
     if w_max > 0:
-        bounds.append(w_top / w_max)
+        upper.append(w_top * 2.0**synapse.weight_exp_max / w_max)
     b_max = float(np.abs(values["bias_mant"]).max())
     if b_max > 0:
         top = (2 ** (neuron.bias_mant_bits - 1) - 1) * 2**neuron.bias_exp_max
-        bounds.append(top / (b_max * 2**neuron.act_shift))
-    scale = min(bounds)
+        upper.append(top / (b_max * 2**neuron.act_shift))
+    preferred = VTH_MIN_MANTISSA / vth
+    if w_max > 0:
+        preferred = max(preferred, w_top / w_max)
+    scale = min(preferred, *upper)
     logger.debug("LIF group %r: float-to-integer scale %g", name, scale)
     return scale
 
@@ -520,7 +544,7 @@ def _add_connection(graph: LavaGraph, conn: Any, pre: Any, post: Any) -> None:
                 f"{kind} {conn.name!r}: its {end} process {proc.name!r} "
                 f"({type(proc).__name__}) is not a neuron group or spike source"
             )
-    name = graph.names.unique(conn.name)
+    name = graph.names.unique(_label(conn))
     bits = int(np.asarray(conn.num_message_bits.init).ravel()[0])
     if bits and not graph.chip.synapse.graded_spike_bits:
         raise ValidationError(
@@ -648,7 +672,7 @@ def _add_source(graph: LavaGraph, proc: Any) -> None:
     columns = np.arange(n_steps) % period
     index, step = np.nonzero(data[:, columns])
     order = np.lexsort((index, step))
-    name = graph.names.unique(proc.name)
+    name = graph.names.unique(_label(proc))
     graph.program.add(
         SpikeSource(name=name, n=n, steps=step[order] + 1, indices=index[order])
     )

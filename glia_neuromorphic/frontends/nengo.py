@@ -173,8 +173,12 @@ def from_nengo(
         chip output (a closed loop through the host).
     """
     import nengo
-    from nengo_loihi.builder.discretize import discretize_model
-    from nengo_loihi.builder.validate import validate_model
+
+    with warnings.catch_warnings():
+        # nengo-loihi 1.1.0 warns on import that it was not tested with nengo 4.1
+        warnings.filterwarnings("ignore", "This version of `nengo_loihi`")
+        from nengo_loihi.builder.discretize import discretize_model
+        from nengo_loihi.builder.validate import validate_model
 
     if not isinstance(network, nengo.Network):
         raise ValidationError(f"{network!r} is not a nengo.Network")
@@ -204,7 +208,13 @@ def from_nengo(
         model = sim.model
         floats = _copy_floats(model)
         try:
-            discretize_model(model)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                discretize_model(model)
+            # nengo-loihi's precision warnings belong in the report
+            for message in sorted({str(w.message) for w in caught}):
+                report.notes.append(f"nengo-loihi: {message}")
+                logger.warning("nengo-loihi discretization: %s", message)
             validate_model(model)
         except nengo.exceptions.NengoException as exc:
             raise ValidationError(
