@@ -122,8 +122,14 @@ def _raster_figure(levels: dict[str, Any]) -> str:
     for ax, precision in zip(axes, ("float", "fixed"), strict=True):
         spikes = levels["spiking"][precision]["neurons.spikes"]
         steps = min(len(spikes), 1500)
-        k, i = np.nonzero(spikes[:steps])
-        ax.scatter(k * dt, i, s=0.2, c="k", marker="|")
+        ax.imshow(
+            spikes[:steps].T,
+            aspect="auto",
+            cmap="gray_r",
+            interpolation="nearest",
+            origin="lower",
+            extent=(0, steps * dt, 0, spikes.shape[1]),
+        )
         ax.set_title(f"{precision} spiking: first {steps} steps", fontsize=10)
         ax.set_xlabel("time (s)")
     axes[0].set_ylabel("neuron (on 0-63, off 64-127)")
@@ -131,21 +137,26 @@ def _raster_figure(levels: dict[str, Any]) -> str:
 
 
 def _frames_figure(levels: dict[str, Any]) -> str:
-    """Recalled state of the fixed-point run as 8x8 frames, one per transition."""
+    """Stored memories over the fixed-point state at the middle of each dwell."""
     import matplotlib.pyplot as plt
+
+    from glia_neuromorphic.models.astro_sequence.analysis import unit_activity
 
     rec = levels["recalls"]["fixed"]
     spikes = levels["spiking"]["fixed"]["neurons.spikes"]
     dt = levels["rate"].dt
-    from glia_neuromorphic.models.astro_sequence.analysis import unit_activity
-
+    patterns = levels["patterns"]
     states = unit_activity(spikes, levels["design"].params.tau_n, dt)
-    n = max(len(rec.times), 1)
-    fig, axes = plt.subplots(1, n, figsize=(1.1 * n + 1, 1.6), squeeze=False)
-    for ax, mu, t in zip(axes[0], rec.order, rec.times, strict=False):
-        k = min(int(round(t / dt)) + 50, len(states) - 1)
-        ax.imshow(states[k].reshape(8, 8), cmap="gray_r", vmin=-1, vmax=1)
-        ax.set_title(f"{mu} @ {t:.2f}s", fontsize=7)
+    ends = list(rec.times[1:]) + [len(states) * dt]
+    n = max(len(rec.order), 1)
+    fig, axes = plt.subplots(2, n, figsize=(1.1 * n + 1, 2.8), squeeze=False)
+    for col, (mu, t0, t1) in enumerate(zip(rec.order, rec.times, ends, strict=False)):
+        k = min(int(round(0.5 * (t0 + t1) / dt)), len(states) - 1)
+        axes[0, col].imshow(patterns[mu].reshape(8, 8), cmap="gray_r", vmin=-1, vmax=1)
+        axes[0, col].set_title(f"memory {mu}", fontsize=7)
+        axes[1, col].imshow(states[k].reshape(8, 8), cmap="gray_r", vmin=-1, vmax=1)
+        axes[1, col].set_title(f"t = {k * dt:.2f} s", fontsize=7)
+    for ax in axes.ravel():
         ax.axis("off")
     return _png(fig)
 
@@ -207,7 +218,9 @@ def write_reports(result, levels: dict[str, Any], out: Path) -> None:
     figures = {
         "Memory overlap over time": _overlap_figure(levels),
         "Spike rasters, float vs fixed point": _raster_figure(levels),
-        "Recalled state (fixed point) at each transition": _frames_figure(levels),
+        "Memories (top) and fixed-point state mid-dwell (bottom)": _frames_figure(
+            levels
+        ),
     }
     atomic_write_text(out / "report.json", json.dumps(result.report, indent=1))
     atomic_write_text(out / "report.html", render_html(result.report, figures))
