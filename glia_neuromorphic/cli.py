@@ -87,7 +87,7 @@ def compile_command(
     )
     from glia_neuromorphic.errors import OverflowRiskWarning
 
-    name, model_object = load_model_object(model, seed=seed)
+    name, model_object = load_model_object(model, seed=seed, target=target)
     with warnings.catch_warnings():
         # the risks are printed from the report below, once each
         warnings.simplefilter("ignore", OverflowRiskWarning)

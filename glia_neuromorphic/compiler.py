@@ -131,15 +131,15 @@ def write_outputs(result: CompileResult, out_dir: str | Path) -> dict[str, Path]
 # --- model loading ---------------------------------------------------------------
 
 
-def _call_build(build: Any, where: str, seed: int | None) -> Any:
+def _call_build(build: Any, where: str, options: dict[str, Any]) -> Any:
+    """Call ``build`` with the options its signature accepts."""
     if not callable(build):
         raise ValidationError(f"{where}: build is not a function")
-    kwargs = {}
     try:
-        if "seed" in inspect.signature(build).parameters:
-            kwargs["seed"] = seed
+        parameters = inspect.signature(build).parameters
     except (TypeError, ValueError):
-        pass  # builtins without a signature take no seed
+        parameters = {}  # builtins without a signature take no options
+    kwargs = {k: v for k, v in options.items() if k in parameters and v is not None}
     try:
         return build(**kwargs)
     except GliaError:
@@ -169,11 +169,14 @@ def _load_file(path: Path) -> Any:
     return module
 
 
-def load_model_object(spec: str, *, seed: int | None = 0) -> tuple[str, Any]:
+def load_model_object(
+    spec: str, *, seed: int | None = 0, target: str | None = None
+) -> tuple[str, Any]:
     """Return ``(name, model object)`` for a registry name or a ``.py`` path.
 
-    The module's ``build()`` is called (with ``seed=`` when it accepts one)
-    and must return a Nengo network or Lava processes.
+    The module's ``build()`` is called with ``seed=`` and ``target=`` (the
+    target name) when its signature accepts them, and must return a Nengo
+    network or Lava processes.
     """
     from glia_neuromorphic.models import MODELS, load_model
 
@@ -196,7 +199,7 @@ def load_model_object(spec: str, *, seed: int | None = 0) -> tuple[str, Any]:
             f"{where} defines no build() function; add one that returns a "
             "nengo.Network or Lava processes"
         )
-    model = _call_build(build, where, seed)
+    model = _call_build(build, where, {"seed": seed, "target": target})
     try:
         frontend_of(model)
     except ValidationError as exc:

@@ -148,3 +148,12 @@ def test_unknown_model_name(capsys):
     code, _, err = run(["compile", "no-such-model", "--target", "loihi2"], capsys)
     assert code == 3
     assert "unknown model" in err
+
+
+def test_compile_registered_astro_sequence(tmp_path, capsys):
+    argv = ["compile", "astro-sequence", "--target", "loihi2", "--out", str(tmp_path)]
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    program = ChipProgram.load(tmp_path / "program.gliaprog")
+    assert program.metadata["model"] == "astro-sequence"
+    assert {g.kind for g in program.groups.values()} == {"lif", "astrocyte", "synapse"}

@@ -268,3 +268,66 @@ def test_program_groups_are_chip_program_kinds():
     program, _ = from_lava([pre], LOIHI2)
     assert isinstance(program.groups["pre"], CompartmentGroup)
     assert isinstance(program.groups["layer"], SynapseGroup)
+
+
+def astro_graph(fixed: bool):
+    from glia_neuromorphic.processes.astrocyte import Astrocyte
+
+    lif = LIF(shape=(4,), du=100, dv=200, vth=1000, name="neurons")
+    if not fixed:
+        lif = LIF(shape=(4,), du=0.1, dv=0.05, vth=1.0, name="neurons")
+    astro = Astrocyte(
+        shape=(2,),
+        decay=0.0 if fixed else 0.002,
+        decay_c=7,
+        out_shift=11,
+        name="astro",
+    )
+    connect(lif, np.array([[1, 1, 0, 0], [0, 0, 1, 1]]) * (1 if fixed else 1.0), astro)
+    graded = np.full((4, 2), 3 if fixed else 0.05)
+    connect(astro, graded, lif, num_message_bits=24, name="astro_out")
+    return lif, astro
+
+
+def test_astrocyte_fixed_point_kept():
+    lif, astro = astro_graph(fixed=True)
+    program, _ = from_lava([lif], LOIHI2, probes=[(astro, "c")])
+    group = program.groups["astro"]
+    assert group.kind == "astrocyte"
+    assert (group.n, group.decay_c, group.out_shift, group.c_bits) == (2, 7, 11, 24)
+    assert program.groups["astro_out"].num_message_bits == 24
+    assert ("astro", "c") in [(p.target, p.variable) for p in program.probes]
+
+
+def test_astrocyte_float_decay_quantized():
+    lif, astro = astro_graph(fixed=False)
+    program, report = from_lava([lif], LOIHI2)
+    # decay 0.002 per step: round(4096 * 0.002) = 8, minus the current offset 1
+    assert program.groups["astro"].decay_c == 7
+    assert any(d.name == "astro.decay" for d in report.decays)
+
+
+def test_astrocyte_on_loihi1_rejected():
+    lif, _ = astro_graph(fixed=True)
+    with pytest.raises(ValidationError, match="graded spikes"):
+        from_lava([lif], LOIHI1)
+
+
+def test_zero_decay_fractions_documented():
+    # du = 0 (tau = inf): the current register cannot stop decaying (its decay
+    # has an offset of 1), so it gets the slowest decay and a report note;
+    # dv = 0 is exact on the voltage register
+    pre = LIF(shape=(1,), du=0.0, dv=0.0, vth=1.5, name="integrator")
+    program, report = from_lava([pre], LOIHI2)
+    group = program.groups["integrator"]
+    assert group.decay_u[0] == 0
+    assert group.decay_v[0] == 0
+    assert any("integrator.du" in note and "slowest" in note for note in report.notes)
+
+
+def test_sink_on_zero_size_lif_rejected():
+    lif = LIF(shape=(0,), name="silent")
+    sink = SinkBuffer(shape=(0,), buffer=5)
+    lif.s_out.connect(sink.a_in)
+    with pytest.raises(ValidationError, match="'silent'.*must be >= 1"):
+        from_lava([sink], LOIHI2)

@@ -35,6 +35,7 @@ from glia_neuromorphic.frontends.common import (
 )
 from glia_neuromorphic.hwconfig import ChipConfig, Target
 from glia_neuromorphic.program import (
+    AstrocyteGroup,
     ChipProgram,
     CompartmentGroup,
     SpikeSource,
@@ -58,7 +59,7 @@ logger = logging.getLogger(__name__)
 VTH_MIN_MANTISSA = 256
 #: Variables each group kind can probe, by variable name in the chip program.
 PROBE_VARIABLES = {"lif": ("spikes", "u", "v"), "astrocyte": ("c",)}
-_LAVA_VARIABLES = {"s_out": "spikes", "u": "u", "v": "v"}
+_LAVA_VARIABLES = {"s_out": "spikes", "u": "u", "v": "v", "c": "c"}
 
 
 def _lava_types() -> dict[str, type]:
@@ -90,7 +91,15 @@ def register_lava_process(cls: type, converter: Callable) -> None:
 
 def supported_processes() -> list[str]:
     """Return the names of the process types the Lava front end reads."""
+    _register_project_processes()
     return sorted(_lava_types()) + sorted(c.__name__ for c in CUSTOM_CONVERTERS)
+
+
+def _register_project_processes() -> None:
+    """Register the converters of this project's own Lava processes."""
+    from glia_neuromorphic.processes.astrocyte import Astrocyte
+
+    CUSTOM_CONVERTERS.setdefault(Astrocyte, _add_astrocyte)
 
 
 # --- graph walk ----------------------------------------------------------------
@@ -201,6 +210,8 @@ def _infer_fixed_point(procs: list[Any], types: dict[str, type]) -> bool:
             names = ("du", "dv", "vth", "bias_mant", "bias_exp")
         elif type(proc) in (types["Dense"], types["Sparse"], types["DelayDense"]):
             names = ("weights",)
+        elif type(proc).__name__ == "Astrocyte":
+            names = ("decay",)
         else:
             continue
         for name in names:
@@ -262,6 +273,7 @@ def from_lava(
                 f"{root!r} is not a Lava process; pass the processes of a graph"
             )
     types = _lava_types()
+    _register_project_processes()
     procs = collect_processes(roots)
     _check_supported(procs, types)
     if fixed_point is None:
@@ -694,7 +706,63 @@ def _add_probes(graph: LavaGraph, procs, types, probes) -> None:
     for proc, variable in probes:
         if id(proc) not in graph.group_of or variable not in _LAVA_VARIABLES:
             raise ValidationError(
-                f"probe ({getattr(proc, 'name', proc)!r}, {variable!r}): probe a LIF "
-                f"of the graph with one of {sorted(_LAVA_VARIABLES)}"
+                f"probe ({getattr(proc, 'name', proc)!r}, {variable!r}): probe a "
+                "process of the graph: a LIF with s_out, u or v, an Astrocyte with c"
             )
         graph.program.probe(graph.group_of[id(proc)], _LAVA_VARIABLES[variable])
+
+
+# --- this project's processes ----------------------------------------------------
+
+
+def _add_astrocyte(graph: LavaGraph, proc: Any) -> str:
+    """Add an Astrocyte process as an astrocyte group and return its name.
+
+    The float model already works in integer units (its input is shifted
+    by ``act_shift`` like the fixed-point one), so the synapses into an
+    astrocyte group use the scale 1 and only the decay is quantized.
+    """
+    params = proc.proc_params
+    label = f"Astrocyte {proc.name!r}"
+    n = check_size("Astrocyte", proc.name, int(np.prod(proc.s_out.shape)))
+    chip = graph.chip
+    expected = {
+        "decay_bits": chip.neuron.decay_bits,
+        "decay_offset": chip.neuron.decay_u_offset,
+        "act_shift": chip.neuron.act_shift,
+    }
+    for key, value in expected.items():
+        if int(params[key]) != value:
+            raise ValidationError(
+                f"{label}: {key} is {params[key]}, but {chip.name} has {value}; "
+                f"create the process with target={chip.name!r}"
+            )
+    name = graph.names.unique(_label(proc))
+    out_shift = int(np.asarray(proc.out_shift.init).ravel()[0])
+    if graph.fixed_point:
+        decay_c = int(np.asarray(proc.decay_c.init).ravel()[0])
+        check_int_range(
+            f"{name}.decay_c",
+            np.array([decay_c]),
+            0,
+            chip.decay_unity - 1,
+            "neuron.decay_bits",
+        )
+        graph.report.add(exact_report(f"{name}.decay_c", "decay", [decay_c]))
+        float_params = {}
+    else:
+        fraction = float(np.asarray(proc.decay.init).ravel()[0])
+        decay_c = _decay(graph, f"{name}.decay", fraction, "u")
+        float_params = {"decay": fraction, "scale": 1.0}
+    graph.scale_of[id(proc)] = 1.0
+    graph.program.add(
+        AstrocyteGroup(
+            name=name,
+            n=n,
+            decay_c=decay_c,
+            out_shift=out_shift,
+            c_bits=int(params["c_bits"]),
+            float_params=float_params,
+        )
+    )
+    return name

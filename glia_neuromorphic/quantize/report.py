@@ -228,8 +228,10 @@ def fan_in_bounds(program: ChipProgram, chip: ChipConfig) -> dict[str, np.ndarra
     """Return the worst-case positive and negative input of one step per compartment.
 
     The charge one spike of a synapse adds is ``weight << (weight_exp +
-    act_shift)``; a graded spike multiplies it by at most ``2**bits - 1``.
-    The worst case is every presynaptic unit spiking in the same step.
+    act_shift)``; a graded spike multiplies it by its payload, at most
+    ``2**(bits - 1) - 1`` (for an astrocyte, its largest trace shifted right
+    by ``out_shift``). The worst case is every presynaptic unit spiking in
+    the same step.
 
     Returns
     -------
@@ -244,13 +246,27 @@ def fan_in_bounds(program: ChipProgram, chip: ChipConfig) -> dict[str, np.ndarra
             continue
         weights = scipy.sparse.csr_matrix(syn.weights).astype(np.int64)
         scale = 2.0 ** (syn.weight_exp + chip.neuron.act_shift)
-        payload = 2**syn.num_message_bits - 1 if syn.num_message_bits else 1
-        pos = np.asarray(weights.maximum(0).sum(axis=1)).ravel() * scale * payload
-        neg = np.asarray(weights.minimum(0).sum(axis=1)).ravel() * scale * payload
+        if syn.num_message_bits:
+            # a graded payload is signed, so either sign of weight can push
+            # the sum either way
+            payload = _max_payload(program.groups.get(syn.pre), syn.num_message_bits)
+            magnitude = np.asarray(abs(weights).sum(axis=1)).ravel() * scale * payload
+            pos, neg = magnitude, -magnitude
+        else:
+            pos = np.asarray(weights.maximum(0).sum(axis=1)).ravel() * scale
+            neg = np.asarray(weights.minimum(0).sum(axis=1)).ravel() * scale
         acc = sums.setdefault(syn.post, np.zeros((2, post.size)))
         acc[0] += pos
         acc[1] += neg
     return {k: np.floor(v).astype(np.int64) for k, v in sums.items()}
+
+
+def _max_payload(pre: object, num_message_bits: int) -> int:
+    """Return the largest magnitude of a graded spike from ``pre``."""
+    payload = 2 ** (num_message_bits - 1) - 1
+    if isinstance(pre, AstrocyteGroup):
+        payload = min(payload, (2 ** (pre.c_bits - 1) - 1) >> pre.out_shift)
+    return payload
 
 
 def check_overflow(
