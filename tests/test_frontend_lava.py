@@ -331,3 +331,12 @@ def test_sink_on_zero_size_lif_rejected():
     lif.s_out.connect(sink.a_in)
     with pytest.raises(ValidationError, match="'silent'.*must be >= 1"):
         from_lava([sink], LOIHI2)
+
+
+def test_sparse_nan_named_by_row_and_column():
+    weights = scipy.sparse.csr_matrix(np.array([[0.0, 0.5, 0.0], [0.2, 0.0, np.nan]]))
+    pre = LIF(shape=(3,), du=0.5, dv=0.5, vth=1.0)
+    post = LIF(shape=(2,), du=0.5, dv=0.5, vth=1.0)
+    connect(pre, weights, post, cls=Sparse, name="sparse_nan")
+    with pytest.raises(ValidationError, match=r"weights\[1, 2\] is nan"):
+        from_lava([pre], LOIHI2)

@@ -451,9 +451,8 @@ def _group_scale(graph: LavaGraph, name: str, values: dict, incoming: list) -> f
 
 
 def _max_abs_weight(conn: Any) -> float:
-    weights = conn.weights.init
-    data = weights.data if scipy.sparse.issparse(weights) else np.asarray(weights)
-    data = check_finite(data, f"{conn.name}.weights") if data.size else data
+    weights = check_finite(conn.weights.init, f"{conn.name}.weights")
+    data = weights.data if scipy.sparse.issparse(weights) else weights
     return float(np.abs(data).max()) if data.size else 0.0
 
 
@@ -595,6 +594,26 @@ def _add_connection(graph: LavaGraph, conn: Any, pre: Any, post: Any) -> None:
     )
 
 
+def _weight_values(name: str, weights: Any):
+    """Return ``(values, rebuild)``: the stored weights and a function that
+    puts new values back into the same dense or sparse layout.
+
+    Sparse matrices are never densified, so large Sparse connections stay
+    cheap; the first non-finite value is still named by its (row, column).
+    """
+    if scipy.sparse.issparse(weights):
+        csr = scipy.sparse.csr_matrix(weights)
+        csr.sort_indices()
+        check_finite(csr, f"{name}.weights")
+        indices, indptr = csr.indices.copy(), csr.indptr.copy()
+
+        def rebuild(values):
+            return scipy.sparse.csr_matrix((values, indices, indptr), shape=csr.shape)
+
+        return csr.data, rebuild
+    return check_finite(weights, f"{name}.weights"), lambda values: values
+
+
 def _fixed_weights(graph: LavaGraph, name: str, conn: Any, weights: Any):
     """Apply Lava's own clipping and truncation to integer weights."""
     from lava.utils.weightutils import (
@@ -605,8 +624,7 @@ def _fixed_weights(graph: LavaGraph, name: str, conn: Any, weights: Any):
     )
 
     params = conn.proc_params
-    given = weights.toarray() if scipy.sparse.issparse(weights) else np.asarray(weights)
-    check_finite(given, f"{name}.weights")
+    given, rebuild = _weight_values(name, weights)
     lava_mode = params.get("sign_mode", None) or determine_sign_mode(given)
     n_bits = int(params.get("num_weight_bits", 8))
     exp = int(params.get("weight_exp", 0))
@@ -631,42 +649,23 @@ def _fixed_weights(graph: LavaGraph, name: str, conn: Any, weights: Any):
             mode,
             exp,
         )
-    report = weight_report(name, given, used, exp, n_clipped)
-    graph.report.add(report)
-    if scipy.sparse.issparse(weights):
-        used = scipy.sparse.csr_matrix(used)
-    return used, exp, mode
+    graph.report.add(weight_report(name, given, used, exp, n_clipped))
+    return rebuild(used), exp, mode
 
 
 def _float_weights(graph: LavaGraph, name: str, conn: Any, weights: Any, scale: float):
-    declared = _sign_mode(conn)
-    if scipy.sparse.issparse(weights):
-        csr = scipy.sparse.csr_matrix(weights)
-        check_finite(csr.toarray(), f"{name}.weights")
-        q = quantize_weights(
-            csr.data * scale,
-            graph.chip,
-            name=name,
-            sign_mode=declared,
-            rounding=graph.report.rounding,
-            rng=graph.rng,
-        )
-        mantissa = scipy.sparse.csr_matrix(
-            (q.mantissa, csr.indices.copy(), csr.indptr.copy()), shape=csr.shape
-        )
-    else:
-        given = check_finite(weights, f"{name}.weights")
-        q = quantize_weights(
-            given * scale,
-            graph.chip,
-            name=name,
-            sign_mode=declared,
-            rounding=graph.report.rounding,
-            rng=graph.rng,
-        )
-        mantissa = q.mantissa
+    """Quantize float weights (times the post group's scale) for the chip."""
+    given, rebuild = _weight_values(name, weights)
+    q = quantize_weights(
+        given * scale,
+        graph.chip,
+        name=name,
+        sign_mode=_sign_mode(conn),
+        rounding=graph.report.rounding,
+        rng=graph.rng,
+    )
     graph.report.add(q.report)
-    return mantissa, q.exp, q.sign_mode
+    return rebuild(q.mantissa), q.exp, q.sign_mode
 
 
 def _add_source(graph: LavaGraph, proc: Any) -> None:
