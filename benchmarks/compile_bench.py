@@ -1,8 +1,9 @@
 """Time `compile_model` on random E/I networks of 10k and 100k LIF neurons.
 
 Each network is a float Lava graph: an excitatory (80 %) and an inhibitory
-(20 %) LIF process, four Sparse connections with about ``--fan-in``
-synapses per neuron in total, and a 100-channel spike input. The script
+(20 %) LIF process, four recurrent Sparse connections with about
+``--fan-in`` synapses per neuron in total, and a 100-channel spike input
+with its own Sparse connection. The script
 prints the time of each compile step and the cores used; it is a
 measurement, not a test.
 

@@ -2,8 +2,8 @@
 
 The graph is found by walking the in/out port connections from the given
 processes. A graph whose parameters are all integers is taken as already
-fixed point (its integers are checked against the target and used as they
-are, with Lava's own weight clipping and truncation); otherwise every float
+fixed point: its integers are checked against the target and used as they
+are, after Lava's own weight clipping and truncation. Otherwise every float
 parameter is quantized for the target.
 
 Float units: Lava's floating-point LIF computes ``u <- u (1 - du) + a_in``,
@@ -467,25 +467,34 @@ def _float_lif(
         )
     scale = _group_scale(graph, name, values, incoming)
     graph.scale_of[id(lif)] = scale
+
+    # decays: du and dv are per-step fractions
     decay_u = _decay(graph, f"{name}.du", float(values["du"][0]), "u")
     decay_v = _decay(graph, f"{name}.dv", float(values["dv"][0]), "v")
-    vth_value = values["vth"][0] * scale * 2**chip.neuron.vth_shift
+
+    # threshold, reported in mantissa units
+    shift = chip.neuron.vth_shift
+    vth_value = values["vth"][0] * scale * 2**shift
     vth = quantize_threshold(vth_value, chip, name=name)
-    vth_float = np.array([vth_value / 2**chip.neuron.vth_shift])
-    vth_report = param_report(
-        f"{name}.vth",
-        "vth",
-        vth_float,
-        np.array([float(vth)]),
-        np.array([vth]),
-        None,
-        0,
+    vth_float = np.array([vth_value / 2**shift])
+    report.add(
+        param_report(
+            f"{name}.vth",
+            "vth",
+            vth_float,
+            np.array([vth], float),
+            np.array([vth]),
+            None,
+            0,
+        )
     )
-    report.add(vth_report)
+
+    # bias: added to v without the activation shift that synaptic input gets
     bias = values["bias_mant"] * scale * 2**chip.neuron.act_shift
     bias_mant, bias_exp, bias_report = quantize_bias(bias, chip, name=name)
     bias_report.name = f"{name}.bias"
     report.add(bias_report)
+
     return CompartmentGroup(
         name=name,
         n=values["vth"].size,
@@ -508,9 +517,9 @@ def _float_lif(
 def _decay(graph: LavaGraph, name: str, fraction: float, register: str) -> int:
     """Return the stored decay for a float per-step decay fraction in [0, 1].
 
-    A fraction of 0 means no decay. The voltage register represents it
-    exactly; the current register cannot (its decay has an offset), so it
-    gets the slowest decay the chip has, with a note in the report.
+    A fraction of 0 means no decay, which the voltage register represents
+    exactly. The current register cannot, because its decay has an offset,
+    so it gets the slowest decay the chip has and a note in the report.
     """
     if not 0 <= fraction <= 1:
         raise ValidationError(f"{name} is {fraction:g}; it must be in [0, 1]")

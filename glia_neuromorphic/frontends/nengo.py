@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
-from glia_neuromorphic.errors import QuantizationError, ValidationError
+from glia_neuromorphic.errors import ConfigError, QuantizationError, ValidationError
 from glia_neuromorphic.frontends.common import NameRegistry
 from glia_neuromorphic.hwconfig import Target, available_targets, load_target
 from glia_neuromorphic.program import (
@@ -69,8 +69,8 @@ def _loihi1_targets() -> list[str]:
         try:
             if load_target(name).chip.generation == 1:
                 names.append(name)
-        except Exception:  # noqa: BLE001 - skip unreadable target files
-            continue
+        except ConfigError:
+            continue  # an unreadable target file is no suggestion
     return names
 
 
@@ -424,6 +424,8 @@ class _Converter:
             )
         name = self.names.unique(label)
         n_post = post.compartment.n_compartments
+
+        # integer charges -> mantissas at an exact exponent
         rows, cols, charge = _axon_entries(axon, syn, n_src, syn.weights)
         nengo_exp = int(syn.synapse_cfg.weight_exp)
         charge = np.asarray(charge, dtype=np.int64)
@@ -432,9 +434,10 @@ class _Converter:
         weights = scipy.sparse.csr_matrix(
             (mantissa, (rows, cols)), shape=(n_post, n_src)
         )
+
+        # float weights, in mantissa units of the program's exponent
         float_x = self._float_weights(post, syn)
         _, _, x = _axon_entries(axon, syn, n_src, float_x)
-        # float weights in mantissa units of the program's exponent
         x = x * 2.0 ** (nengo_exp - exp)
         self.report.add(
             param_report(name, "weights", x, mantissa.astype(float), mantissa, exp, 0)
@@ -442,6 +445,7 @@ class _Converter:
         float_weights = scipy.sparse.csr_matrix(
             (x, (rows, cols)), shape=(n_post, n_src)
         )
+
         self.program.add(
             SynapseGroup(
                 name=name,

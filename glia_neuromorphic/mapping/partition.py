@@ -16,7 +16,7 @@ Cost model (all limits come from the target's hw_config):
   ``core.synapse_index_bits`` and ``ceil(log2(compartments on the core))``.
   Zero weights are not stored.
 
-Spike sources run off the cores (on the host or an embedded CPU); they use
+Spike sources run off the cores (on the host or an embedded CPU). They use
 input axons and synapse memory on the cores they reach, but no core of
 their own. Each core holds one slice of one group, as nengo-loihi places
 one block per core.

@@ -134,6 +134,8 @@ class ResourceReport:
                 f"{resource.replace('_', ' ')} (/{self.limits[resource]})",
                 justify="right",
             )
+
+        # the fullest cores, listed in core order
         ranked = sorted(
             self.cores,
             key=lambda c: max(c["utilization"].values(), default=0.0),
@@ -147,6 +149,7 @@ class ResourceReport:
                 f"{core['start']}:{core['stop']}",
                 *(_cell(core[r], core["utilization"][r]) for r in RESOURCES),
             )
+
         notes = []
         if len(self.cores) > max_rows:
             notes.append(f"showing the {max_rows} fullest of {len(self.cores)} cores")

@@ -36,7 +36,7 @@ class OverflowRisk:
 
     ``worst_case`` is the sum of all positive (or all negative) synaptic
     charges that can land on compartment ``index`` of ``group`` in one step,
-    in the register's integer units; ``bound`` is the end of the register's
+    in the register's integer units. ``bound`` is the end of the register's
     range on that side.
     """
 
@@ -228,9 +228,9 @@ def fan_in_bounds(program: ChipProgram, chip: ChipConfig) -> dict[str, np.ndarra
     """Return the worst-case positive and negative input of one step per compartment.
 
     The charge one spike of a synapse adds is ``weight << (weight_exp +
-    act_shift)``; a graded spike multiplies it by its payload, at most
-    ``2**(bits - 1) - 1`` (for an astrocyte, its largest trace shifted right
-    by ``out_shift``). The worst case is every presynaptic unit spiking in
+    act_shift)``. A graded spike multiplies it by its payload, which is at
+    most ``2**(bits - 1) - 1``, or for an astrocyte its largest trace shifted
+    right by ``out_shift``. The worst case is every presynaptic unit spiking in
     the same step.
 
     Returns
