@@ -73,7 +73,9 @@ def compile_command(
         True, "--split/--no-split", help="Split groups that do not fit one core."
     ),
     steps: int = typer.Option(
-        None, help="Steps of host input to record (default: one input period)."
+        None,
+        help="Steps of input to record as spike sources (default: one period of "
+        "each Lava RingBuffer; 1000 for Nengo Nodes).",
     ),
     dt: float = typer.Option(0.001, help="Step length in seconds."),
 ) -> None:

@@ -439,9 +439,16 @@ class _Converter:
         float_x = self._float_weights(post, syn)
         _, _, x = _axon_entries(axon, syn, n_src, float_x)
         x = x * 2.0 ** (nengo_exp - exp)
-        self.report.add(
-            param_report(name, "weights", x, mantissa.astype(float), mantissa, exp, 0)
+        lo, hi, step = weight_range(self.target.chip, sign_mode)
+        # nengo-loihi clips out-of-range weights without a word; count them
+        n_clipped = int(np.count_nonzero((x > hi + step / 2) | (x < lo - step / 2)))
+        report = param_report(
+            name, "weights", x, mantissa.astype(float), mantissa, exp, n_clipped
         )
+        if n_clipped:
+            report.notes.append(f"{n_clipped} weight(s) clipped by nengo-loihi")
+            logger.warning("synapse group %r: %d weight(s) clipped", name, n_clipped)
+        self.report.add(report)
         float_weights = scipy.sparse.csr_matrix(
             (x, (rows, cols)), shape=(n_post, n_src)
         )
