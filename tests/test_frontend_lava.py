@@ -340,3 +340,11 @@ def test_sparse_nan_named_by_row_and_column():
     connect(pre, weights, post, cls=Sparse, name="sparse_nan")
     with pytest.raises(ValidationError, match=r"weights\[1, 2\] is nan"):
         from_lava([pre], LOIHI2)
+
+
+def test_direct_lif_link_rejected():
+    a = LIF(shape=(2,), du=0.5, dv=0.5, vth=1.0, name="a")
+    b = LIF(shape=(2,), du=0.5, dv=0.5, vth=1.0, name="b")
+    a.s_out.connect(b.a_in)
+    with pytest.raises(ValidationError, match=r"a\.s_out connects directly to b\.a_in"):
+        from_lava([a], LOIHI2)

@@ -329,6 +329,7 @@ def _convert(graph: LavaGraph, procs: list[Any], types: dict[str, type]) -> None
             graph.group_of[id(proc)] = CUSTOM_CONVERTERS[type(proc)](graph, proc)
     lifs = [p for p in procs if type(p) is types["LIF"]]
     conns = [p for p in procs if type(p) in connections]
+    _check_direct_links(procs, connections, types)
     for conn in conns:
         check_shape(type(conn).__name__, conn.name, conn.weights.init.shape)
     ends = {id(c): _connection_ends(c) for c in conns}
@@ -337,6 +338,23 @@ def _convert(graph: LavaGraph, procs: list[Any], types: dict[str, type]) -> None
         _add_lif(graph, lif, incoming)
     for conn in conns:
         _add_connection(graph, conn, *ends[id(conn)])
+
+
+def _check_direct_links(procs: list[Any], connections: tuple, types: dict) -> None:
+    """Raise for a port link that skips a connection process (e.g. LIF -> LIF)."""
+    allowed = set(connections) | {types["sink.RingBuffer"]}
+    for proc in procs:
+        if type(proc) in allowed:
+            continue
+        for port in list(proc.out_ports) + list(proc.in_ports):
+            for peer in _port_peers(port):
+                if type(peer.process) not in allowed:
+                    raise ValidationError(
+                        f"{proc.name}.{port.name} connects directly to "
+                        f"{peer.process.name}.{peer.name}; put a Dense, Sparse "
+                        "or DelayDense between them (the chip sends spikes "
+                        "through synapses)"
+                    )
 
 
 def _connection_ends(conn: Any) -> tuple[Any, Any]:
