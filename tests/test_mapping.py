@@ -5,6 +5,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from glia_neuromorphic.errors import CapacityError
 from glia_neuromorphic.hwconfig import load_chip, load_target
@@ -211,3 +213,107 @@ def test_resource_report_json_and_table(tmp_path):
     table = report.table(max_rows=5)
     assert table.row_count == 5
     assert "43 of 128 cores" in str(table.title)
+
+
+# --- property: every mapping fits, checked by an independent recount ----------
+
+
+@pytest.fixture(scope="module")
+def small_target(tmp_path_factory):
+    """A chip with tiny cores so that random programs need splitting."""
+    text = load_chip("loihi1").path.read_text()
+    for key, value in {
+        "compartments": 16,
+        "input_axons": 24,
+        "output_axons": 40,
+        "synapse_memory_bits": 48 * 64,
+        "cores": 64,
+    }.items():
+        text = re.sub(
+            rf"\n{key} = \{{ value = \d+", f"\n{key} = {{ value = {value}", text
+        )
+    text = text.replace('name = "loihi1"', 'name = "tiny"')
+    path = tmp_path_factory.mktemp("tiny") / "tiny.toml"
+    path.write_text(text)
+    return load_target(path)
+
+
+def recount(program, mapping, chip):
+    """Recount each core's resources with plain loops over the weights."""
+    cores_of = {}
+    for core in mapping.cores:
+        cores_of.setdefault(core.group, []).append(core)
+    counted = []
+    for core in mapping.cores:
+        size = core.stop - core.start
+        inputs = outputs = words = 0
+        for syn in program.of_kind(SynapseGroup):
+            weights = np.asarray(syn.weights)
+            if syn.post == core.group:
+                index_bits = max(
+                    chip.core.synapse_index_bits, int(np.ceil(np.log2(max(size, 1))))
+                )
+                for j in range(weights.shape[1]):
+                    nnz = np.count_nonzero(weights[core.start : core.stop, j])
+                    if nnz:
+                        inputs += 1
+                        bits = chip.core.synapse_header_bits + nnz * (8 + index_bits)
+                        words += -(-bits // chip.core.synapse_word_bits)
+            if syn.pre == core.group:
+                for other in cores_of.get(syn.post, []):
+                    block = weights[other.start : other.stop, core.start : core.stop]
+                    outputs += int(np.count_nonzero(block.any(axis=0)))
+        counted.append((size, inputs, outputs, words))
+    return counted
+
+
+@st.composite
+def random_programs(draw):
+    n_groups = draw(st.integers(1, 3))
+    sizes = [draw(st.integers(1, 40)) for _ in range(n_groups)]
+    program = ChipProgram()
+    for k, n in enumerate(sizes):
+        program.add(CompartmentGroup(f"g{k}", n=n))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    for k in range(draw(st.integers(0, 4))):
+        pre, post = rng.integers(n_groups, size=2)
+        density = draw(st.floats(0.05, 1.0))
+        shape = (sizes[post], sizes[pre])
+        weights = (rng.random(shape) < density) * rng.integers(1, 100, size=shape)
+        program.add(
+            SynapseGroup(f"s{k}", pre=f"g{pre}", post=f"g{post}", weights=weights)
+        )
+    return program
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(program=random_programs())
+def test_every_mapping_fits_by_recount(program, small_target):
+    try:
+        mapping = map_program(program, small_target)
+    except CapacityError:
+        return  # a clear refusal is allowed; a wrong placement is not
+    chip = small_target.chip
+    limits = (
+        chip.core.compartments,
+        chip.core.input_axons,
+        chip.core.output_axons,
+        chip.core.synapse_memory_bits // chip.core.synapse_word_bits,
+    )
+    reported = [
+        (c.compartments, c.input_axons, c.output_axons, c.synapse_words)
+        for c in mapping.cores
+    ]
+    assert reported == recount(program, mapping, chip)
+    for usage in reported:
+        assert all(value <= limit for value, limit in zip(usage, limits, strict=True))
+    for group in program.of_kind(CompartmentGroup):
+        slices = [(c.start, c.stop) for c in mapping.group_cores(group.name)]
+        assert slices[0][0] == 0
+        assert slices[-1][1] == group.n
+        assert all(a[1] == b[0] for a, b in zip(slices, slices[1:], strict=False))
