@@ -157,3 +157,23 @@ def test_compile_registered_astro_sequence(tmp_path, capsys):
     program = ChipProgram.load(tmp_path / "program.gliaprog")
     assert program.metadata["model"] == "astro-sequence"
     assert {g.kind for g in program.groups.values()} == {"lif", "astrocyte", "synapse"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "def build():\n    return []\n",
+        "import nengo\n\ndef build():\n    return nengo.Network()\n",
+    ],
+    ids=["lava", "nengo"],
+)
+def test_empty_model_compiles_to_empty_program(tmp_path, capsys, body):
+    out_dir = tmp_path / "out"
+    argv = ["compile", write_model(tmp_path, body), "--target", "loihi1"]
+    code, out, _ = run(argv + ["--out", str(out_dir)], capsys)
+    assert code == 0
+    program = ChipProgram.load(out_dir / "program.gliaprog")
+    assert program.groups == {}
+    assert program.probes == []
+    resources = json.loads((out_dir / "resources.json").read_text())
+    assert resources["n_cores"] == 0
