@@ -77,3 +77,47 @@ def test_inhibitory_weight_silences_float_and_fixed():
     # Dense delivers one step late: u is 0 at step 1 and negative from step 2
     assert fixed_u[0, 0] == 0
     assert np.all(fixed_u[1:, 0] < 0)
+
+
+def recorded_spikes(source, n, steps):
+    """Run ``source`` into a sink RingBuffer in Lava; return (steps, indices)."""
+    from lava.proc.io.sink import RingBuffer as SinkBuffer
+
+    sink = SinkBuffer(shape=(n,), buffer=steps)
+    source.s_out.connect(sink.a_in)
+    try:
+        source.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg())
+        data = sink.data.get()
+    finally:
+        source.stop()
+    index, step = np.nonzero(data)
+    order = np.lexsort((index, step))
+    return (step[order] + 1).tolist(), index[order].tolist()
+
+
+def compiled_spikes(make_source, n, steps):
+    from glia_neuromorphic.frontends.lava import from_lava
+    from glia_neuromorphic.hwconfig import load_target
+    from glia_neuromorphic.program import SpikeSource
+
+    source = make_source()
+    post = LIF(shape=(n,), du=0.5, dv=0.5, vth=1.0)
+    dense = Dense(weights=np.eye(n) * 0.5)
+    source.s_out.connect(dense.s_in)
+    dense.a_out.connect(post.a_in)
+    program, _ = from_lava([source], load_target("loihi2"), n_steps=steps)
+    (group,) = program.of_kind(SpikeSource)
+    return group.steps.tolist(), group.indices.tolist()
+
+
+def test_spike_source_timing_matches_lava():
+    from lava.proc.spiker.process import Spiker
+
+    data = np.zeros((2, 4))
+    data[0, 1] = data[1, 3] = 1
+    makers = [
+        lambda: SourceBuffer(data=data),
+        lambda: Spiker(shape=(2,), period=3),
+    ]
+    for make in makers:
+        assert compiled_spikes(make, 2, 11) == recorded_spikes(make(), 2, 11)

@@ -348,3 +348,16 @@ def test_direct_lif_link_rejected():
     a.s_out.connect(b.a_in)
     with pytest.raises(ValidationError, match=r"a\.s_out connects directly to b\.a_in"):
         from_lava([a], LOIHI2)
+
+
+def test_spiker_becomes_periodic_source():
+    from lava.proc.spiker.process import Spiker
+
+    spiker = Spiker(shape=(2,), period=3)
+    post = LIF(shape=(2,), du=0.5, dv=0.5, vth=1.0)
+    connect(spiker, np.eye(2) * 0.5, post)
+    program, _ = from_lava([spiker], LOIHI2, n_steps=10)
+    (source,) = program.of_kind(SpikeSource)
+    # Lava's Spiker with period 3 fires at steps 4, 7, 10
+    assert source.steps.tolist() == [4, 4, 7, 7, 10, 10]
+    assert source.indices.tolist() == [0, 1, 0, 1, 0, 1]

@@ -57,6 +57,8 @@ logger = logging.getLogger(__name__)
 #: Smallest threshold mantissa the float-to-integer scale aims for (about 0.2 %
 #: rounding error on the threshold).
 VTH_MIN_MANTISSA = 256
+#: Steps a Lava Spiker is unrolled for when the caller gives no ``n_steps``.
+DEFAULT_SPIKER_STEPS = 1000
 #: Variables each group kind can probe, by variable name in the chip program.
 PROBE_VARIABLES = {"lif": ("spikes", "u", "v"), "astrocyte": ("c",)}
 _LAVA_VARIABLES = {"s_out": "spikes", "u": "u", "v": "v", "c": "c"}
@@ -68,8 +70,10 @@ def _lava_types() -> dict[str, type]:
     from lava.proc.io.source import RingBuffer as SourceBuffer
     from lava.proc.lif.process import LIF
     from lava.proc.sparse.process import Sparse
+    from lava.proc.spiker.process import Spiker
 
     return {
+        "Spiker": Spiker,
         "LIF": LIF,
         "Dense": Dense,
         "Sparse": Sparse,
@@ -325,6 +329,8 @@ def _convert(graph: LavaGraph, procs: list[Any], types: dict[str, type]) -> None
     for proc in procs:
         if type(proc) is types["source.RingBuffer"]:
             _add_source(graph, proc)
+        elif type(proc) is types["Spiker"]:
+            _add_spiker(graph, proc)
         elif type(proc) in CUSTOM_CONVERTERS:
             graph.group_of[id(proc)] = CUSTOM_CONVERTERS[type(proc)](graph, proc)
     lifs = [p for p in procs if type(p) is types["LIF"]]
@@ -713,6 +719,41 @@ def _add_source(graph: LavaGraph, proc: Any) -> None:
     name = graph.names.unique(_label(proc))
     graph.program.add(
         SpikeSource(name=name, n=n, steps=step[order] + 1, indices=index[order])
+    )
+    graph.group_of[id(proc)] = name
+
+
+def _add_spiker(graph: LavaGraph, proc: Any) -> None:
+    """Add a Lava Spiker (periodic spikes) as a spike source.
+
+    Lava's Spiker with period ``p`` fires at steps ``p + 1, 2p + 1, ...``.
+    It never stops, so it is unrolled for ``n_steps`` steps
+    (:data:`DEFAULT_SPIKER_STEPS` when not given, with a note in the report).
+    """
+    n = check_size("Spiker", proc.name, int(np.prod(proc.s_out.shape)))
+    period = np.broadcast_to(_var(proc, "rate"), proc.s_out.shape).ravel()
+    payload = np.broadcast_to(_var(proc, "payload"), proc.s_out.shape).ravel()
+    if np.any(payload != 1):
+        raise ValidationError(
+            f"Spiker {proc.name!r}: payload {payload[payload != 1][0]} is a graded "
+            "spike; the chip program takes binary spike inputs (payload 1)"
+        )
+    if np.any(period < 1):
+        raise ValidationError(f"Spiker {proc.name!r}: period must be >= 1")
+    n_steps = graph.n_steps
+    if n_steps is None:
+        n_steps = DEFAULT_SPIKER_STEPS
+        graph.report.notes.append(
+            f"Spiker {proc.name!r}: unrolled for {n_steps} steps (pass n_steps)"
+        )
+    steps = np.arange(1, n_steps + 1)
+    fires = (steps[None, :] - 1) % period[:, None] == 0
+    fires[:, 0] = False  # the counter starts at 0, so step 1 never fires
+    index, step = np.nonzero(fires)
+    order = np.lexsort((index, step))
+    name = graph.names.unique(_label(proc))
+    graph.program.add(
+        SpikeSource(name=name, n=n, steps=steps[step[order]], indices=index[order])
     )
     graph.group_of[id(proc)] = name
 
