@@ -177,3 +177,11 @@ def test_empty_model_compiles_to_empty_program(tmp_path, capsys, body):
     assert program.probes == []
     resources = json.loads((out_dir / "resources.json").read_text())
     assert resources["n_cores"] == 0
+
+
+def test_unknown_rounding_mode(capsys):
+    model = str(MODELS / "small_lava.py")
+    argv = ["compile", model, "--target", "loihi2", "--rounding", "up"]
+    code, _, err = run(argv, capsys)
+    assert code == 3
+    assert "unknown rounding mode 'up'" in err

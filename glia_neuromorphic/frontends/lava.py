@@ -42,6 +42,7 @@ from glia_neuromorphic.program import (
     SynapseGroup,
 )
 from glia_neuromorphic.quantize.core import (
+    ROUNDING_MODES,
     check_finite,
     decay_from_tau,
     param_report,
@@ -255,21 +256,27 @@ def from_lava(
         Step length in seconds, used to report time constants (Lava itself
         has no time unit).
     n_steps : int, optional
-        Steps of input to unroll from each source RingBuffer, which repeats
-        its data; one period when omitted.
+        Steps of input to unroll from each source RingBuffer (which repeats
+        its data; one period when omitted) and each Spiker
+        (:data:`DEFAULT_SPIKER_STEPS` when omitted).
     probes : iterable of (process, variable)
-        Extra variables to record: ``(lif, "v")``, ``(lif, "u")`` or
-        ``(lif, "s_out")``. A sink RingBuffer on a LIF's ``s_out`` probes its
-        spikes as well.
+        Extra variables to record: ``(lif, "v")``, ``(lif, "u")``,
+        ``(lif, "s_out")`` or ``(astrocyte, "c")``. A sink RingBuffer on a
+        LIF's ``s_out`` probes its spikes as well.
 
     Raises
     ------
     ValidationError
         For an unsupported process (naming it and the supported set), an
-        empty graph object, a non-finite value or a dangling connection.
+        object of size 0, a non-finite value, an unknown rounding mode or a
+        dangling connection.
     QuantizationError
         For a value the target cannot represent.
     """
+    if rounding not in ROUNDING_MODES:
+        raise ValidationError(
+            f"unknown rounding mode {rounding!r}; use one of {list(ROUNDING_MODES)}"
+        )
     roots = [processes] if _is_lava_process(processes) else list(processes)
     for root in roots:
         if not _is_lava_process(root):
