@@ -296,6 +296,8 @@ class _Converter:
         self.dt = dt
         self.names = NameRegistry()
         self.group_of: dict[int, str] = {}
+        # spike inputs seen in the build, filled with spikes by add_host_inputs
+        self.pending_inputs: dict[int, tuple[Any, str]] = {}
         self.owner = {
             id(syn): block for block in model.blocks for syn in block.synapses
         }
@@ -406,8 +408,7 @@ class _Converter:
             )
         name = self.names.unique(str(inp.label or "input"))
         self.group_of[id(inp)] = name
-        self._pending_inputs = getattr(self, "_pending_inputs", {})
-        self._pending_inputs[id(inp)] = (inp, name)
+        self.pending_inputs[id(inp)] = (inp, name)
 
     # --- synapses ------------------------------------------------------------
 
@@ -515,7 +516,7 @@ class _Converter:
 
     def add_host_inputs(self, sim: Any, n_steps: int | None) -> None:
         """Record the spikes host Nodes send to the chip as spike sources."""
-        pending = getattr(self, "_pending_inputs", {})
+        pending = self.pending_inputs
         if not pending:
             return
         senders = self.model.host2chip_senders
