@@ -107,7 +107,15 @@ def compile_command(
     console.print(result.quantization.table())
     if result.quantization.decays:
         console.print(result.quantization.decay_table())
-    for risk in result.quantization.overflow:
+    quantization = result.quantization
+    if quantization.n_zeroed or quantization.n_saturated:
+        console.print(
+            f"[yellow]warning:[/] {quantization.n_zeroed} non-zero value(s) rounded "
+            f"to 0 (lost synapses for weights) and {quantization.n_saturated} "
+            "clipped; see the table and the JSON report",
+            highlight=False,
+        )
+    for risk in quantization.overflow:
         console.print(f"[yellow]warning:[/] {risk.message()}", highlight=False)
     console.print(result.resources.table())
     for kind, path in paths.items():

@@ -55,9 +55,9 @@ from glia_neuromorphic.quantize.report import QuantizationReport
 
 logger = logging.getLogger(__name__)
 
-#: Smallest threshold mantissa the float-to-integer scale aims for (about 0.2 %
+#: Smallest threshold mantissa the float-to-integer scale aims for (at most 0.8 %
 #: rounding error on the threshold).
-VTH_MIN_MANTISSA = 256
+VTH_MIN_MANTISSA = 64
 #: Steps a Lava Spiker is unrolled for when the caller gives no ``n_steps``.
 DEFAULT_SPIKER_STEPS = 1000
 #: Variables each group kind can probe, by variable name in the chip program.
