@@ -317,3 +317,12 @@ def test_every_mapping_fits_by_recount(program, small_target):
         assert slices[0][0] == 0
         assert slices[-1][1] == group.n
         assert all(a[1] == b[0] for a, b in zip(slices, slices[1:], strict=False))
+
+
+def test_split_beyond_cores_names_the_cause(tmp_path):
+    target = write_test_chip(tmp_path, synapse_memory_bits=100 * 64, cores=3)
+    with pytest.raises(CapacityError) as info:
+        map_program(dense_program(), target)
+    message = str(info.value)
+    assert "after splitting group 'post' for its synapse words" in message
+    assert "limit 100" in message

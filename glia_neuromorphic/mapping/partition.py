@@ -349,6 +349,12 @@ def map_program(program: ChipProgram, target: Target, *, split: bool = True) -> 
             break
         if not split or not _grow(n_chunks, sizes, over):
             raise _capacity_error(over[0], target, split)
+        first = over[0]
+        reason = (
+            f" after splitting group {first.group!r} for its "
+            f"{first.resource.replace('_', ' ')} ({first.value} on one core, "
+            f"limit {first.limit})"
+        )
     else:
         raise _capacity_error(over[0], target, split)
 
