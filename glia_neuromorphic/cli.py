@@ -75,7 +75,7 @@ def compile_command(
     steps: int = typer.Option(
         None,
         help="Steps of input to record as spike sources (default: one period of "
-        "each Lava RingBuffer; 1000 for Nengo Nodes).",
+        "each Lava RingBuffer; 1000 for Nengo Nodes and Lava Spikers).",
     ),
     dt: float = typer.Option(0.001, help="Step length in seconds."),
 ) -> None:
