@@ -1,6 +1,7 @@
-"""Compiled integers run in Lava's bit-accurate models behave like the float graph."""
+"""Compiled programs checked against Lava: runs, input timing, fan-in warnings."""
 
 import numpy as np
+import pytest
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2SimCfg
 from lava.proc.dense.process import Dense
@@ -9,6 +10,7 @@ from lava.proc.lif.process import LIF
 from lava.proc.monitor.process import Monitor
 
 from glia_neuromorphic.compiler import compile_model
+from glia_neuromorphic.errors import OverflowRiskWarning
 from glia_neuromorphic.program import CompartmentGroup, SynapseGroup
 
 STEPS = 100
@@ -121,3 +123,33 @@ def test_spike_source_timing_matches_lava():
     ]
     for make in makers:
         assert compiled_spikes(make, 2, 11) == recorded_spikes(make(), 2, 11)
+
+
+def fan_in_graph(n_inputs, mantissa):
+    """``n_inputs`` fixed-point LIF neurons onto one target LIF."""
+    inputs = LIF(shape=(n_inputs,), du=0, dv=0, vth=10, name="inputs")
+    target = LIF(shape=(1,), du=0, dv=0, vth=2**17 - 1, name="target")
+    dense = Dense(weights=np.full((1, n_inputs), mantissa), name="fan_in")
+    inputs.s_out.connect(dense.s_in)
+    dense.a_out.connect(target.a_in)
+    return [inputs]
+
+
+def test_compile_warns_on_fan_in_overflow():
+    with pytest.warns(OverflowRiskWarning, match=r"target\[0\].*24-bit u register"):
+        result = compile_model(fan_in_graph(1024, 255), "loihi2")
+    (risk,) = result.quantization.overflow
+    assert risk.worst_case == 1024 * 255 * 64
+
+
+def test_all_negative_lava_matrix_is_inhibitory():
+    # Lava's fixed-point Dense treats an all-negative matrix as inhibitory,
+    # so -256 is clipped to -255; the front end does the same and says so
+    with pytest.warns(OverflowRiskWarning):
+        result = compile_model(fan_in_graph(1024, -256), "loihi2")
+    syn = result.program.groups["fan_in"]
+    assert syn.sign_mode == "inhibitory"
+    assert np.all(np.asarray(syn.weights) == -255)
+    assert result.quantization.find("fan_in").n_saturated == 1024
+    (risk,) = result.quantization.overflow
+    assert risk.worst_case == -1024 * 255 * 64
