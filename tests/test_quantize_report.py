@@ -118,3 +118,18 @@ def test_report_table_puts_lost_values_first():
     text = console.export_text()
     assert text.index("lossy") < text.index("clean")
     assert report.n_zeroed == 1
+
+
+@pytest.mark.parametrize("n_inputs", [127, 128])
+def test_accumulator_bound_matches_nengo_loihi(n_inputs):
+    from nengo_loihi.builder.discretize import Q_BITS, overflow_signed
+
+    # mantissa 128 at exponent 1: 128 << 7 = 16,384 per spike, so 128 inputs
+    # reach 2**21, the first sum nengo-loihi's accumulator wraps
+    program = fan_in_program(n_inputs, 128, "excitatory")
+    program.groups["fan_in"].weight_exp = 1
+    total = fan_in_bounds(program, LOIHI1)["target"][0, 0]
+    _, wrapped = overflow_signed(np.array([total]), bits=Q_BITS)
+    risks = check_overflow(program, LOIHI1, warn=False)
+    assert [r.register for r in risks] == (["accumulator"] if wrapped[0] else [])
+    assert wrapped[0] == (n_inputs == 128)
