@@ -122,6 +122,24 @@ def test_synapse_cost_model_for_dense_64():
     assert axon_words(np.array([64]), per_synapse, chip) == 15
 
 
+@pytest.mark.parametrize("n_compartments", [40, 64, 1000])
+def test_axon_words_match_nengo_loihi(n_compartments):
+    from nengo_loihi.block import Synapse
+
+    chip = load_chip("loihi1")
+    # compression 0 is nengo-loihi's format with an index per synapse, the
+    # format this cost model charges for every synapse
+    syn = Synapse(1)
+    syn.set_weights(np.full((1, n_compartments), 0.5))
+    syn.format(compression=0)
+    ours = axon_words(
+        np.array([n_compartments]),
+        synapse_bits(dense_program().groups["dense64"], n_compartments, chip),
+        chip,
+    )
+    assert ours * chip.core.synapse_word_bits == syn.bits()
+
+
 def test_synapse_memory_one_word_short(tmp_path):
     needed_words = 64 * 15
     target = write_test_chip(
@@ -257,8 +275,12 @@ def recount(program, mapping, chip):
                     nnz = np.count_nonzero(weights[core.start : core.stop, j])
                     if nnz:
                         inputs += 1
-                        bits = chip.core.synapse_header_bits + nnz * (8 + index_bits)
+                    # one header per block of synapses_per_block synapses
+                    while nnz > 0:
+                        block = min(nnz, chip.core.synapses_per_block)
+                        bits = chip.core.synapse_header_bits + block * (8 + index_bits)
                         words += -(-bits // chip.core.synapse_word_bits)
+                        nnz -= block
             if syn.pre == core.group:
                 for other in cores_of.get(syn.post, []):
                     block = weights[other.start : other.stop, core.start : core.stop]

@@ -8,9 +8,10 @@ Cost model (all limits come from the target's hw_config):
 - output axons: one per (synapse group, presynaptic compartment, receiving
   core) with at least one non-zero synapse, counted on the sending core.
   A neuron projecting back onto its own core still needs an axon.
-- synapse memory: per input axon one block of ``synapse_header_bits`` plus
-  ``weight bits + delay bits + index bits`` per non-zero synapse, rounded up
-  to whole ``synapse_word_bits`` words. Weight bits are
+- synapse memory: the non-zero synapses of each input axon, in blocks of at
+  most ``synapses_per_block``; each block costs ``synapse_header_bits`` plus
+  ``weight bits + delay bits + index bits`` per synapse, rounded up to whole
+  ``synapse_word_bits`` words. Weight bits are
   ``synapse.weight_mant_bits``; delay bits are 0 without delays and
   ``ceil(log2(delay_max + 1))`` with them; index bits are the larger of
   ``core.synapse_index_bits`` and ``ceil(log2(compartments on the core))``.
@@ -140,9 +141,19 @@ def synapse_bits(syn: SynapseGroup, n_compartments: int, chip: ChipConfig) -> in
 
 
 def axon_words(counts: np.ndarray, bits_per_synapse: int, chip: ChipConfig) -> int:
-    """Return the synapse-memory words of input axons with ``counts`` synapses each."""
-    raw = chip.core.synapse_header_bits + counts.astype(np.int64) * bits_per_synapse
-    return int((-(-raw // chip.core.synapse_word_bits)).sum())
+    """Return the synapse-memory words of input axons with ``counts`` synapses each.
+
+    Each axon's synapses are stored in blocks of at most ``synapses_per_block``
+    synapses; every block has its own header and is rounded up to whole words.
+    """
+    core = chip.core
+    counts = counts.astype(np.int64)
+    full, rest = np.divmod(counts, core.synapses_per_block)
+    full_bits = core.synapse_header_bits + core.synapses_per_block * bits_per_synapse
+    rest_bits = core.synapse_header_bits + rest * bits_per_synapse
+    words_full = -(-full_bits // core.synapse_word_bits)
+    words_rest = np.where(rest > 0, -(-rest_bits // core.synapse_word_bits), 0)
+    return int((full * words_full + words_rest).sum())
 
 
 def _even_bounds(n: int, k: int) -> np.ndarray:
