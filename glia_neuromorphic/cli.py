@@ -118,6 +118,13 @@ def compile_command(
     for risk in quantization.overflow:
         console.print(f"[yellow]warning:[/] {risk.message()}", highlight=False)
     console.print(result.resources.table())
+    program = result.program
+    console.print(
+        f"compiled {name} for {result.mapping.target.name}: {len(program.groups)} "
+        f"groups, {result.mapping.n_cores} cores on {result.mapping.n_chips} "
+        f"chip(s), seed {seed}",
+        highlight=False,
+    )
     for kind, path in paths.items():
         console.print(f"{kind}: {path}", highlight=False)
 

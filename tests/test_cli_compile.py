@@ -38,6 +38,7 @@ def test_compile_lava_model_writes_outputs(tmp_path, capsys, target):
     assert code == 0
     assert f"Quantization ({target}" in out
     assert f"Resources on {target}" in out
+    assert f"compiled small_lava for {target}: 5 groups, 2 cores on 1 chip(s)" in out
     program = ChipProgram.load(tmp_path / "program.gliaprog")
     assert program.metadata["model"] == "small_lava"
     assert program.metadata["seed"] == 4
