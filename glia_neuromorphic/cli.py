@@ -61,7 +61,10 @@ def verify(
     if update_golden and golden is None:
         raise ValidationError("--update-golden needs --golden DIR (where to write)")
     if golden is not None:
-        if "golden_dir" not in inspect.signature(module.verify).parameters:
+        parameters = inspect.signature(module.verify).parameters.values()
+        if not any(
+            p.name == "golden_dir" or p.kind is p.VAR_KEYWORD for p in parameters
+        ):
             raise ValidationError(
                 f"model {model!r} does not support golden files (its verify() "
                 "takes no golden_dir); run it without --golden"

@@ -89,16 +89,21 @@ def _option(config: pytest.Config, name: str) -> str:
     return value if value is not None else config.getini(f"glia_{name}")
 
 
-def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Skip a marked test whose targets or backends exclude the selected ones."""
-    marker = item.get_closest_marker(MARKER)
-    if marker is None:
-        return
-    for name in ("target", "backend"):
-        allowed = marker.kwargs.get(f"{name}s")
-        chosen = _option(item.config, name)
-        if allowed is not None and chosen not in allowed:
-            pytest.skip(f"model runs on {name}s {list(allowed)}, not {chosen!r}")
+def pytest_collection_modifyitems(
+    config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    """Skip marked tests whose targets or backends exclude the selected ones."""
+    for item in items:
+        marker = item.get_closest_marker(MARKER)
+        if marker is None:
+            continue
+        for name in ("target", "backend"):
+            allowed = marker.kwargs.get(f"{name}s")
+            chosen = _option(config, name)
+            if allowed is not None and chosen not in allowed:
+                reason = f"model runs on {name}s {list(allowed)}, not {chosen!r}"
+                item.add_marker(pytest.mark.skip(reason=reason))
+                break
 
 
 @pytest.fixture

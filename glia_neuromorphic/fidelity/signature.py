@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from glia_neuromorphic.errors import FidelityError, ValidationError
@@ -448,7 +449,7 @@ def _compute(signature: Signature, tol: Tolerance, runs: Mapping) -> MetricValue
         detail = ", ".join(
             f"{lvl} {val:.4g}" for lvl, val in zip(tol.levels, values, strict=True)
         )
-        return MetricValue(values[0] - values[1], "score difference", detail)
+        return MetricValue(values[0] - values[1], "score diff", detail)
     first, second = tol.levels
     aligned = metrics.align(runs[first], runs[second], labels=(first, second))
     return PAIR_METRICS[tol.metric](aligned, tol)
@@ -493,34 +494,47 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def results_table(results: Sequence[MetricResult] | Judgement, title: str = ""):
-    """Return a rich Table of metric results (name, value, tolerance, status)."""
+def results_table(
+    results: Sequence[MetricResult] | Judgement, title: str = "", compact: bool = False
+) -> Table:
+    """Return a rich Table of metric results (name, value, tolerance, status).
+
+    With ``compact`` the detail goes under the metric name instead of into a
+    column of its own, which suits consoles narrower than about 110 columns.
+    """
     if isinstance(results, Judgement):
         title = title or f"fidelity of {results.signature}"
         results = results.results
-    table = Table(title=title or None, show_lines=False)
-    for column in ("metric", "levels", "value", "unit", "tolerance", "status"):
-        table.add_column(column, justify="right" if column == "value" else "left")
-    table.add_column("detail", overflow="fold")
+    table = Table(title=title or None, show_lines=compact)
+    table.add_column("metric", overflow="fold", min_width=12)
+    table.add_column("levels", no_wrap=True)
+    table.add_column("value", justify="right", no_wrap=True)
+    table.add_column("tolerance", no_wrap=True)
+    table.add_column("status", no_wrap=True)
+    if not compact:
+        table.add_column("detail", overflow="fold", min_width=16)
     styles = {"pass": "green", "FAIL": "bold red", "skipped": "dim"}
     for r in results:
         style = styles.get(r.status, "yellow" if "fail" in r.status else "")
-        table.add_row(
-            r.metric + (f"[{r.probe}]" if r.probe else ""),
-            " vs ".join(r.levels),
-            _fmt(r.value),
-            r.unit,
+        name = escape(r.metric + (f" [{r.probe}]" if r.probe else ""))
+        detail = escape(r.detail)
+        if compact and detail:
+            name += f"\n[dim]{detail}[/]"
+        cells = [
+            name,
+            "/".join(r.levels),
+            f"{_fmt(r.value)} {'' if r.unit == '1' else r.unit}".strip(),
             f"{r.comparison} {_fmt(r.threshold)}",
             f"[{style}]{r.status}[/]" if style else r.status,
-            r.detail,
-        )
+        ]
+        table.add_row(*cells, *([] if compact else [detail]))
     return table
 
 
 def print_results(judgement: Judgement, console: Console | None = None) -> None:
     """Print the results table and a one-line verdict."""
     console = console or Console()
-    console.print(results_table(judgement))
+    console.print(results_table(judgement, compact=console.width < 110))
     verdict = "[green]passed[/]" if judgement.passed else "[bold red]FAILED[/]"
     console.print(
         f"{judgement.signature}: {verdict} "
