@@ -1,7 +1,7 @@
 """Golden files: a fixed-point run stored with what produced it, compared bit for bit.
 
 A golden file is one ``.npz`` archive (zip, deflate-compressed) written
-atomically. Member ``manifest`` holds JSON bytes: the format name and version,
+atomically. Member ``manifest`` contains JSON bytes: the format name and version,
 the chip program's content hash, the library versions, the seed, target,
 backend, number of steps, and per probe its shape, dtype, encoding and the
 SHA-256 of the decoded array. Spike rasters are stored with ``np.packbits``

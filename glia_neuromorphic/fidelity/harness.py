@@ -45,7 +45,7 @@ Runner = Callable[..., RunResult]
 
 @dataclasses.dataclass
 class FidelityCase:
-    """What a model's ``build()`` returns: everything needed to verify it.
+    """Model description returned by ``build()``: everything needed to verify it.
 
     Attributes
     ----------
@@ -200,7 +200,7 @@ def verify_case(
     golden_dir: str | Path | None = None,
     update_golden: bool = False,
 ) -> Verdict:
-    """Run, judge and report one model; the returned Verdict says if it passed.
+    """Run, judge and report one model; the returned Verdict tells whether it passed.
 
     Parameters
     ----------

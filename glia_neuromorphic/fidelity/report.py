@@ -1,6 +1,6 @@
 """Fidelity reports: a versioned report.json and a self-contained report.html.
 
-The JSON holds everything the HTML shows (metric results, spike rasters and
+The JSON contains everything the HTML shows (metric results, spike rasters and
 traces to plot, golden comparison, quantization errors), so ``glia report DIR``
 can rebuild the HTML from the JSON alone. Both files are written atomically.
 The schema is described in docs/report_schema.md.
@@ -317,7 +317,7 @@ def figure_raster(report: Mapping[str, Any]) -> str | None:
     fig = Figure(figsize=(10, 1.8 * len(levels) + 0.6))
     axes = fig.subplots(len(levels), 1, sharex=True, squeeze=False)[:, 0]
     for ax, (level, spikes) in zip(axes, levels.items(), strict=True):
-        ax.scatter(spikes["steps"], spikes["indices"], s=6, marker="|", lw=0.8)
+        ax.scatter(spikes["steps"], spikes["indices"], s=40, marker="|", lw=1.2)
         ax.set_ylabel(f"{level}\nneuron")
         ax.set_ylim(-0.5, spikes["n"] - 0.5)
     axes[0].set_title(f"spikes of {raster['probe']}")
@@ -345,7 +345,7 @@ def figure_values(report: Mapping[str, Any]) -> str | None:
             )
     ax.set_title(f"{values['probe']} over time")
     ax.set_xlabel("step")
-    ax.legend(fontsize=7, ncol=4, loc="best")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _png(fig)
 
 
@@ -484,7 +484,9 @@ def _metrics_table(report: Mapping[str, Any]) -> str:
     rows = []
     for r in report.get("metrics", []):
         status = r["status"]
-        css = "report" if not r["gate"] else ("pass" if r["passed"] else "fail")
+        css = "pass" if r["passed"] else "fail"
+        if not r["gate"]:
+            css = "report"
         value = "-" if r["value"] is None else f"{r['value']:.4g}"
         rows.append(
             f"<tr><td>{esc(r['name'])}</td><td>{esc(' vs '.join(r['levels']))}</td>"

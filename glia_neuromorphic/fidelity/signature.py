@@ -179,7 +179,7 @@ class Tolerance:
         Extra metric parameters (``tau`` in seconds for ``van_rossum``,
         ``unit`` for ``decoded_rmse``).
     label : str, optional
-        Display name; defaults to ``metric[probe] levels``.
+        Display name; defaults to ``metric [probe]``.
     """
 
     metric: str
@@ -220,8 +220,8 @@ class Tolerance:
         """Return the display name of this tolerance."""
         if self.label:
             return self.label
-        probe = f"[{self.probe}]" if self.probe else ""
-        return f"{self.metric}{probe} {' vs '.join(self.levels)}"
+        probe = f" [{self.probe}]" if self.probe else ""
+        return f"{self.metric}{probe}"
 
 
 @dataclasses.dataclass
@@ -239,8 +239,9 @@ class Signature:
         (recall order, accuracy, ...), usable as metrics in tolerances.
     derived : dict of str -> callable
         ``name -> f(run) -> (steps, k) array``: signals computed from a run
-        before judging (decoded values, pattern overlaps); they are added to
-        the run's data under ``name`` so tolerances and plots can read them.
+        before judging, such as decoded values or pattern overlaps. Each is
+        added to the run's data under ``name``, so tolerances and plots can
+        read it.
     description : str
         One line for reports.
     """
@@ -290,9 +291,9 @@ class Signature:
         """Return the derived signals to compute for a run of ``level``.
 
         A derived signal is computed for each level named by a tolerance that
-        reads it; one that no tolerance reads (shown in plots only) is computed
-        for every level except ``rate``, whose model usually records its
-        values directly.
+        reads it. A signal that no tolerance reads is shown in plots only, so
+        it is computed for every level except ``rate``, because a rate model
+        usually records its values directly.
         """
         keys = []
         for key in self.derived:
@@ -359,7 +360,7 @@ class MetricResult:
 class Judgement:
     """Every tolerance of a signature evaluated on a set of runs.
 
-    ``runs`` holds the judged runs with their derived signals added.
+    ``runs`` contains the judged runs with their derived signals added.
     """
 
     signature: str
@@ -381,7 +382,8 @@ class Judgement:
         if self.passed:
             return
         parts = [
-            f"{r.name} = {_fmt(r.value)} {r.unit}, needs {r.comparison} "
+            f"{r.name} ({' vs '.join(r.levels)}) = {_fmt(r.value)} {r.unit}, "
+            f"needs {r.comparison} "
             f"{_fmt(r.threshold)}" + (f" ({r.detail})" if r.detail else "")
             for r in self.failures
         ]
@@ -516,7 +518,7 @@ def results_table(
     styles = {"pass": "green", "FAIL": "bold red", "skipped": "dim"}
     for r in results:
         style = styles.get(r.status, "yellow" if "fail" in r.status else "")
-        name = escape(r.metric + (f" [{r.probe}]" if r.probe else ""))
+        name = escape(r.name)
         detail = escape(r.detail)
         if compact and detail:
             name += f"\n[dim]{detail}[/]"

@@ -29,7 +29,7 @@ def _latency_program(chain: bool) -> ChipProgram:
     weight_exp = 6
     scale = 2 ** (weight_exp + chip.neuron.act_shift)
     n = 3 if chain else 1
-    # a chain neuron forgets u and v within one step (decay 4096/4096), so one
+    # a chain neuron loses u and v within one step (decay 4096/4096), so one
     # input spike drives it over threshold exactly once
     full_decay = chip.decay_unity - chip.neuron.decay_u_offset
     decay_u = full_decay if chain else 0

@@ -1,4 +1,4 @@
-"""Fidelity metrics on hand-made inputs with known answers, and run alignment."""
+"""Fidelity metrics on hand-made inputs with known results, and run alignment."""
 
 import numpy as np
 import pytest
@@ -74,7 +74,7 @@ def test_van_rossum_spike_against_none_and_identical():
     assert distance[1] == 0.0
 
 
-def test_van_rossum_spike_at_last_step_counts_its_tail():
+def test_van_rossum_counts_tail_after_run():
     a = _raster(10, 1, [(10, 0)])
     b = _raster(10, 1, [])
     assert metrics.van_rossum_distance(a, b, DT, 0.005)[0] == pytest.approx(

@@ -191,7 +191,7 @@ def test_cli_verify_golden_options(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(MODELS, "tiny-lif", "tiny_lif")
     golden_dir, out = tmp_path / "golden", tmp_path / "out"
     common = ["verify", "tiny-lif", "--out", str(out), "--golden", str(golden_dir)]
-    # no golden file yet: a file error that says how to record one
+    # no golden file yet: a file error that names the option to record one
     assert _cli(common) == ProgramFileError.exit_code
     assert "--update-golden" in " ".join(capsys.readouterr().err.split())
 

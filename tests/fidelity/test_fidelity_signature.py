@@ -165,11 +165,17 @@ def test_tolerance_rejects_bad_declaration(kwargs, match):
         Tolerance(**{**base, **kwargs})
 
 
-def test_signature_rejects_unknown_metric_and_one_level_pair_metric():
+def test_signature_rejects_unknown_metric():
     with pytest.raises(ValidationError, match="unknown metric"):
         Signature("s", [Tolerance("spike_agreement", ">=", 1.0)])
+
+
+def test_signature_rejects_one_level_pair_metric():
     with pytest.raises(ValidationError, match="compares two runs"):
         Signature("s", [Tolerance("rate_rmse", "<=", 1.0, levels=("fixed",))])
+
+
+def test_signature_rejects_empty_tolerances():
     with pytest.raises(ValidationError, match="no tolerance"):
         Signature("s", [])
 
