@@ -16,13 +16,17 @@ Metrics and their units:
 ``spike_count_agreement``    fraction in [0, 1], per neuron, 1 = same count
 ``rate_rmse``                Hz, RMSE of per-neuron mean firing rates
 ``decoded_rmse``             units of the decoded value, RMSE over steps
+                             (decode spikes with :func:`decode_spikes`)
 ``van_rossum``               dimensionless, per neuron (see :func:`van_rossum_distance`)
 ``mismatch_count``           number of differing entries (bit-exact pairs)
 ``first_divergence``         step (1-based), index and probe of the first
                              differing entry (bit-exact pairs)
-``recall_order``             fraction in [0, 1] of the expected sequence recalled
-``accuracy``                 fraction in [0, 1] of correct predictions
 ===========================  ==================================================
+
+Task-level scores are declared by each model (``Signature.task_scores``);
+:func:`recall_order_score` (fraction in [0, 1] of the expected pattern order
+recalled) and :func:`accuracy` (fraction in [0, 1] of correct predictions)
+are the building blocks.
 """
 
 from __future__ import annotations
@@ -259,6 +263,33 @@ def van_rossum_distance(
 
 
 # --- value metrics ------------------------------------------------------
+
+
+def decode_spikes(
+    raster: np.ndarray, decoders: np.ndarray, dt: float, tau: float
+) -> np.ndarray:
+    """Return the NEF decoded value of a spike raster, shape ``(steps, d)``.
+
+    Spikes of height ``1 / dt`` pass through a first-order lowpass synapse
+    with time constant ``tau`` (seconds), discretized with zero-order hold
+    (``y[k] = a * y[k-1] + (1 - a) * x[k]``, ``a = exp(-dt / tau)``, the
+    discretization of ``nengo.Lowpass``), and are then weighted by
+    ``decoders`` of shape ``(n, d)``. The result is in the unit the decoders
+    were solved for.
+    """
+    if not tau > 0 or not dt > 0:
+        raise ValidationError(f"decode_spikes: tau ({tau}) and dt ({dt}) must be > 0")
+    raster = _as_2d(raster).astype(float)
+    decoders = np.asarray(decoders, dtype=float)
+    decoders = decoders.reshape(-1, 1) if decoders.ndim == 1 else decoders
+    if decoders.ndim != 2 or decoders.shape[0] != raster.shape[1]:
+        raise ValidationError(
+            f"decode_spikes: decoders have shape {decoders.shape}, expected "
+            f"({raster.shape[1]}, d) for {raster.shape[1]} neurons"
+        )
+    decay = np.exp(-dt / tau)
+    filtered = scipy.signal.lfilter([1.0 - decay], [1.0, -decay], raster / dt, axis=0)
+    return filtered @ decoders
 
 
 def decoded_rmse(x_a: np.ndarray, x_b: np.ndarray) -> float:

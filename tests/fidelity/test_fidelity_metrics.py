@@ -49,6 +49,21 @@ def test_decoded_rmse_known_value():
     assert metrics.decoded_rmse(x, y) == pytest.approx(np.sqrt(0.5))
 
 
+def test_decode_spikes_matches_nengo_lowpass(rng):
+    import nengo
+
+    raster = (rng.random((300, 6)) < 0.08).astype(np.int8)
+    decoders = rng.normal(size=(6, 2))
+    got = metrics.decode_spikes(raster, decoders, DT, tau=0.005)
+    filtered = nengo.Lowpass(0.005).filt(raster / DT, dt=DT, y0=0)
+    np.testing.assert_allclose(got, filtered @ decoders, rtol=1e-9, atol=1e-9)
+
+
+def test_decode_spikes_rejects_bad_decoder_shape():
+    with pytest.raises(ValidationError, match="decoders have shape"):
+        metrics.decode_spikes(np.zeros((5, 3)), np.zeros((4, 2)), DT, 0.005)
+
+
 def test_decoded_rmse_rejects_shape_mismatch():
     with pytest.raises(ValidationError, match="shapes"):
         metrics.decoded_rmse(np.zeros((4, 2)), np.zeros((5, 2)))

@@ -79,9 +79,12 @@ def test_plugin_records_then_checks_golden(project):
     )
     result.stdout.fnmatch_lines(["SKIPPED*test_user.py*targets*loihi1*not 'loihi2'"])
 
-    # second run compares with the recorded file
-    result = project.runpytest("-k", "passes")
+    # second run compares with the recorded file and writes a report
+    result = project.runpytest("-k", "passes", "--glia-report-dir", "reports")
     result.assert_outcomes(passed=1, deselected=3)
+    reports = list((project.path / "reports").glob("*/report.html"))
+    assert len(reports) == 1
+    assert "test_model_passes" in reports[0].parent.name
 
 
 def test_plugin_missing_golden_fails_with_hint(project):

@@ -7,7 +7,13 @@ import pytest
 from rich.console import Console
 
 from glia_neuromorphic.errors import FidelityError, ValidationError
-from glia_neuromorphic.fidelity import Signature, Tolerance, judge, print_results
+from glia_neuromorphic.fidelity import (
+    Signature,
+    Tolerance,
+    judge,
+    metrics,
+    print_results,
+)
 from glia_neuromorphic.runs import RunResult
 
 DT = 0.001
@@ -194,6 +200,34 @@ def test_derived_signal_is_judged():
     )
     assert judge(signature, _runs()).passed
     assert not judge(signature, _runs(drop_neuron=0)).passed
+
+
+def test_recall_order_task_score_from_overlaps():
+    def recall(run):
+        order = metrics.recall_sequence(run["overlap"], threshold=0.5, min_steps=3)
+        return metrics.recall_order_score(order, [0, 1, 2])
+
+    signature = Signature(
+        "sequence",
+        [
+            Tolerance("recall_order", ">=", 1.0, levels=("fixed",)),
+            Tolerance("recall_order", ">=", 0.0, levels=("fixed", "float")),
+        ],
+        task_scores={"recall_order": recall},
+    )
+    overlap = np.zeros((30, 3))
+    overlap[0:10, 0] = overlap[10:20, 1] = overlap[20:30, 2] = 0.9
+    swapped = overlap[:, [0, 2, 1]]
+    runs = {
+        "float": RunResult({"overlap": overlap}, DT, "reference"),
+        "fixed": RunResult({"overlap": swapped}, DT, "emulator", "loihi2"),
+    }
+    judgement = judge(signature, runs)
+    alone, difference = judgement.results
+    assert alone.value == pytest.approx(2 / 3)
+    assert not alone.passed
+    assert difference.value == pytest.approx(2 / 3 - 1)
+    assert not difference.passed
 
 
 def test_print_results_table():
