@@ -94,7 +94,11 @@ def main(argv: list[str] | None = None) -> None:
     if debug:
         args.remove("--debug")
     try:
-        app(args=args, standalone_mode=False)
+        # without standalone mode, click returns the code of typer.Exit
+        # instead of raising it, so a failed verification must exit here
+        code = app(args=args, standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except GliaError as exc:
         if debug:
             raise

@@ -222,7 +222,7 @@ def verify_case(
         Directory of golden files; the golden check is skipped when None.
     update_golden : bool
         Record the fixed-point run as the new golden file instead of
-        comparing with it.
+        comparing with it. A run that fails a gate is not recorded.
     """
     start = time.perf_counter()
     target_summary = load_target(target).summary()
@@ -233,7 +233,14 @@ def verify_case(
     judgement = judge(case.signature, runs)
 
     comparison = None
-    if golden_dir is not None:
+    refuse_update = update_golden and not judgement.passed
+    if refuse_update:
+        # a run that fails its gates must not become the new baseline
+        logger.warning(
+            "%s: golden file not updated because fidelity gates failed",
+            case.signature.name,
+        )
+    if golden_dir is not None and not refuse_update:
         run = runs.get(case.golden_level)
         if run is None:
             raise ValidationError(
@@ -270,6 +277,11 @@ def verify_case(
     verdict.elapsed = time.perf_counter() - start
     if console is not None:
         _print_verdict(verdict, console)
+        if refuse_update:
+            console.print(
+                "[bold red]golden file not updated:[/] the run failed its "
+                "fidelity gates; fix the model first"
+            )
     return verdict
 
 

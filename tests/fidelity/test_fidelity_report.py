@@ -206,6 +206,28 @@ def test_cli_verify_golden_options(tmp_path, monkeypatch, capsys):
     assert "seed 0 -> 1" in " ".join(capsys.readouterr().out.split())
 
 
+def test_cli_verify_failed_gate_exits_one(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(MODELS, "tiny-lif", "tiny_lif")
+
+    original_build = tiny_lif.build
+
+    def broken_build():
+        case = original_build()
+        case.program.groups["in"].weights[2, 1] = 0
+        return case
+
+    monkeypatch.setattr(tiny_lif, "build", broken_build)
+    golden_dir = tmp_path / "golden"
+    argv = ["verify", "tiny-lif", "--out", str(tmp_path / "out")]
+    assert _cli([*argv, "--golden", str(golden_dir), "--update-golden"]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "FAILED" in out
+    assert "golden file not updated" in out
+    assert not golden_dir.exists()
+    report_data = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report_data["passed"] is False
+
+
 def test_cli_update_golden_needs_directory(monkeypatch, capsys):
     monkeypatch.setitem(MODELS, "tiny-lif", "tiny_lif")
     assert _cli(["verify", "tiny-lif", "--update-golden"]) == 3
