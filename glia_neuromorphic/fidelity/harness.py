@@ -287,6 +287,9 @@ def verify_case(
 
 def _print_verdict(verdict: Verdict, console: Console) -> None:
     print_results(verdict.judgement, console)
+    for level, run in verdict.runs.items():
+        if run.counters:
+            console.print(f"overflow counters of the {level} run: {run.counters}")
     if verdict.golden is not None:
         style = "green" if verdict.golden.identical else "bold red"
         console.print(f"[{style}]golden:[/] {verdict.golden.describe()}")

@@ -1,7 +1,10 @@
 """Fidelity metrics on hand-made inputs with known results, and run alignment."""
 
+import hypothesis.extra.numpy as hnp
+import hypothesis.strategies as st
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from glia_neuromorphic.errors import ValidationError
 from glia_neuromorphic.fidelity import metrics
@@ -204,3 +207,31 @@ def test_accuracy_known_value_and_mismatch():
     assert metrics.accuracy([1, 2, 3, 4], [1, 2, 0, 4]) == 0.75
     with pytest.raises(ValidationError, match="labels"):
         metrics.accuracy([1, 2], [1, 2, 3])
+
+
+rasters = hnp.arrays(
+    np.int8,
+    st.tuples(st.integers(1, 40), st.integers(1, 4)),
+    elements=st.integers(0, 1),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rasters, st.data())
+def test_spike_metrics_properties(raster_a, data):
+    raster_b = data.draw(
+        hnp.arrays(np.int8, raster_a.shape, elements=st.integers(0, 1))
+    )
+    agreement = metrics.spike_count_agreement(raster_a, raster_b)
+    assert np.all((agreement >= 0) & (agreement <= 1))
+    distance = metrics.van_rossum_distance(raster_a, raster_b, DT, 0.004)
+    np.testing.assert_allclose(
+        distance, metrics.van_rossum_distance(raster_b, raster_a, DT, 0.004)
+    )
+    differs = np.any(raster_a != raster_b, axis=0)
+    assert np.all((distance > 0) == differs)
+    divergence = metrics.first_divergence({"s": raster_a}, {"s": raster_b})
+    assert (divergence is None) == (not differs.any())
+    if divergence is not None:
+        rows = np.nonzero(np.any(raster_a != raster_b, axis=1))[0]
+        assert divergence.step == rows[0] + 1
