@@ -200,7 +200,7 @@ def verify_case(
     golden_dir: str | Path | None = None,
     update_golden: bool = False,
 ) -> Verdict:
-    """Run, judge and report one model; the returned Verdict tells whether it passed.
+    """Run, judge and report one model; the Verdict reports whether it passed.
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
 """Fidelity metrics: compare two runs after aligning them by their input latency.
 
 Every metric here works on whole arrays of shape ``(steps, n)`` (one column per
-neuron or dimension, one row per step). Row ``k`` of a run holds the value
+neuron or dimension, one row per step). Row ``k`` of a run contains the value
 after chip step ``k + 1``, as in :class:`~glia_neuromorphic.runs.RunResult`.
 
 Two runs are compared only after :func:`align` has removed the difference of
@@ -173,11 +173,11 @@ def _as_2d(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], -1) if x.ndim != 2 else x
 
 
-def _check_pair(x: np.ndarray, y: np.ndarray, what: str) -> tuple:
+def _check_pair(x: np.ndarray, y: np.ndarray, context: str) -> tuple:
     x, y = _as_2d(x), _as_2d(y)
     if x.shape != y.shape:
         raise ValidationError(
-            f"{what}: arrays have shapes {x.shape} and {y.shape}; align the runs "
+            f"{context}: arrays have shapes {x.shape} and {y.shape}; align the runs "
             "first (fidelity.metrics.align)"
         )
     return x, y

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 
 from glia_neuromorphic.errors import ProgramFileError
 from glia_neuromorphic.fidelity import metrics
-from glia_neuromorphic.fidelity.signature import Judgement
+from glia_neuromorphic.fidelity.signature import RATE, Judgement
 from glia_neuromorphic.program import atomic_write_text
 from glia_neuromorphic.runs import RunResult
 
@@ -430,7 +430,10 @@ def render_html(report: Mapping[str, Any]) -> str:
         f"<h1>{esc(report['model'])}: <span class='{css_class}'>{verdict}</span></h1>",
         _summary_table(report),
         "<h2>Metrics</h2>",
-        _metrics_table(report),
+        _metrics_table(
+            [r for r in report.get("metrics", []) if RATE not in r["levels"]]
+        ),
+        _cost_of_spiking(report),
         _golden_section(report),
     ]
     figures = [
@@ -475,14 +478,24 @@ def _summary_table(report: Mapping[str, Any]) -> str:
     )
 
 
-def _metrics_table(report: Mapping[str, Any]) -> str:
+def _cost_of_spiking(report: Mapping[str, Any]) -> str:
+    results = [r for r in report.get("metrics", []) if RATE in r["levels"]]
+    if not results:
+        return ""
+    return (
+        "<h2>Cost of spiking (float network vs rate model, reported only)</h2>"
+        + _metrics_table(results)
+    )
+
+
+def _metrics_table(results: list[Mapping[str, Any]]) -> str:
     esc = html.escape
     head = (
         "<tr><th>metric</th><th>levels</th><th>value</th><th>unit</th>"
         "<th>tolerance</th><th>status</th><th>detail</th></tr>"
     )
     rows = []
-    for r in report.get("metrics", []):
+    for r in results:
         status = r["status"]
         css = "pass" if r["passed"] else "fail"
         if not r["gate"]:

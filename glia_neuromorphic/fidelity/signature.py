@@ -536,7 +536,15 @@ def results_table(
 def print_results(judgement: Judgement, console: Console | None = None) -> None:
     """Print the results table and a one-line verdict."""
     console = console or Console()
-    console.print(results_table(judgement, compact=console.width < 110))
+    compact = console.width < 110
+    fidelity = [r for r in judgement.results if RATE not in r.levels]
+    cost = [r for r in judgement.results if RATE in r.levels]
+    console.print(
+        results_table(fidelity, f"fidelity of {judgement.signature}", compact)
+    )
+    if cost:
+        title = "cost of spiking: float network vs rate model (reported only)"
+        console.print(results_table(cost, title, compact))
     verdict = "[green]passed[/]" if judgement.passed else "[bold red]FAILED[/]"
     console.print(
         f"{judgement.signature}: {verdict} "

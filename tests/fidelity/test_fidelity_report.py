@@ -14,7 +14,7 @@ from rich.console import Console
 
 from glia_neuromorphic import cli
 from glia_neuromorphic.errors import ProgramFileError
-from glia_neuromorphic.fidelity import judge, report
+from glia_neuromorphic.fidelity import Signature, Tolerance, judge, report
 from glia_neuromorphic.fidelity.progress import DelayedProgress
 from glia_neuromorphic.models import MODELS
 from glia_neuromorphic.runs import RunResult
@@ -232,3 +232,38 @@ def test_cli_update_golden_needs_directory(monkeypatch, capsys):
     monkeypatch.setitem(MODELS, "tiny-lif", "tiny_lif")
     assert _cli(["verify", "tiny-lif", "--update-golden"]) == 3
     assert "--golden DIR" in " ".join(capsys.readouterr().err.split())
+
+
+def test_report_separates_cost_of_spiking(tmp_path):
+    runs = _runs()
+    rate_v = runs["float"].data["lif.v"] * 1.1
+    runs["rate"] = RunResult({"lif.v": rate_v}, runs["float"].dt, "rate-model")
+    signature = Signature(
+        "tiny-lif",
+        [
+            Tolerance("spike_count_agreement", ">=", 0.5, probe="lif.spikes"),
+            Tolerance(
+                "decoded_rmse",
+                "<=",
+                1.0,
+                probe="lif.v",
+                levels=("float", "rate"),
+                gate=False,
+            ),
+        ],
+    )
+    data = report.build_report(
+        "tiny-lif",
+        judge(signature, runs),
+        runs,
+        target="loihi2",
+        backend="emulator",
+        seed=0,
+        steps=40,
+    )
+    page = report.render_html(data)
+    main_table, cost_table = page.split("Cost of spiking")
+    assert "spike_count_agreement" in main_table
+    assert "decoded_rmse" not in main_table
+    assert "decoded_rmse" in cost_table
+    assert data["passed"] is True

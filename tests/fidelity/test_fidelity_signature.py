@@ -239,3 +239,6 @@ def test_print_results_table():
     assert "FAIL" in text
     assert "fail (report)" in text
     assert "FAILED" in text
+    # float vs rate goes into its own table
+    assert "cost of spiking" in text
+    assert text.index("cost of spiking") > text.index("rate_rmse")
