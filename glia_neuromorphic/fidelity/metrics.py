@@ -371,6 +371,22 @@ def first_divergence(
     return best
 
 
+def compare_bit_exact(
+    a: RunResult,
+    b: RunResult,
+    probes: Sequence[str] | None = None,
+    labels: tuple[str, str] | None = None,
+) -> Divergence | None:
+    """Align two fixed-point runs and return their first divergence, or None.
+
+    Use it for pairs that must agree bit for bit (the emulator against Lava's
+    bit-accurate models, a run against its golden file). Steps in the result
+    count in run ``a``'s steps.
+    """
+    aligned = align(a, b, labels)
+    return first_divergence(aligned.a, aligned.b, probes, aligned.offset_a)
+
+
 def _equal(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     # NaN in the same place counts as equal: the runs agree bit for bit
     same = x == y

@@ -165,6 +165,19 @@ def test_align_never_guesses_offset():
     assert divergence.step == 5
 
 
+def test_compare_bit_exact_counts_steps_of_first_run():
+    # run a (latency 1) against a rate-style run b (latency 0): a's step 7 is
+    # b's step 6, and the divergence is reported as a's step
+    spikes_a = _raster(10, 2, [(3, 0), (7, 1)])
+    spikes_b = _raster(10, 2, [(2, 0)])
+    a = _run({"n.spikes": spikes_a}, backend="emulator", latency=1)
+    b = _run({"n.spikes": spikes_b}, backend="model", latency=0)
+    divergence = metrics.compare_bit_exact(a, b)
+    assert (divergence.step, divergence.index) == (7, 1)
+    b.data["n.spikes"][5, 1] = 1
+    assert metrics.compare_bit_exact(a, b) is None
+
+
 def test_align_rejects_latency_that_contradicts_backend_table():
     a = _run({"n.spikes": np.zeros((4, 1))}, backend="lava", latency=2)
     b = _run({"n.spikes": np.zeros((4, 1))}, backend="reference")
