@@ -1,6 +1,7 @@
 """Fidelity checks: metrics, model signatures, golden files, reports, verify harness."""
 
 from glia_neuromorphic.fidelity.harness import FidelityCase, Verdict, verify_case
+from glia_neuromorphic.fidelity.progress import DelayedProgress
 from glia_neuromorphic.fidelity.signature import (
     FIXED,
     FLOAT,
@@ -16,6 +17,7 @@ from glia_neuromorphic.fidelity.signature import (
 )
 
 __all__ = [
+    "DelayedProgress",
     "FIXED",
     "FLOAT",
     "LEVELS",
