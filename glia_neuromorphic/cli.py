@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from glia_neuromorphic.errors import GliaError
+from glia_neuromorphic.errors import GliaError, ValidationError
 
 app = typer.Typer(
     help="Compile, emulate and verify spiking networks for Loihi 1 and Loihi 2.",
@@ -42,14 +43,34 @@ def verify(
     out: Path = typer.Option(
         Path("out/verify"), help="Directory for report.json and report.html."
     ),
+    golden: Path = typer.Option(
+        None,
+        help="Directory of golden files: compare the fixed-point run bit for bit.",
+    ),
+    update_golden: bool = typer.Option(
+        False, help="Record the fixed-point run as the golden file (needs --golden)."
+    ),
 ) -> None:
     """Run float and fixed point, compare them and exit non-zero on a failed check."""
     from glia_neuromorphic.models import load_model
 
     module = load_model(model)
-    result = module.verify(
+    options = dict(
         target=target, backend=backend, steps=steps, seed=seed, out=out, console=console
     )
+    if update_golden and golden is None:
+        raise ValidationError("--update-golden needs --golden DIR (where to write)")
+    if golden is not None:
+        parameters = inspect.signature(module.verify).parameters.values()
+        if not any(
+            p.name == "golden_dir" or p.kind is p.VAR_KEYWORD for p in parameters
+        ):
+            raise ValidationError(
+                f"model {model!r} does not support golden files (its verify() "
+                "takes no golden_dir); run it without --golden"
+            )
+        options.update(golden_dir=golden, update_golden=update_golden)
+    result = module.verify(**options)
     raise typer.Exit(0 if result.passed else 1)
 
 
@@ -129,6 +150,16 @@ def compile_command(
         console.print(f"{kind}: {path}", highlight=False)
 
 
+@app.command()
+def report(
+    directory: Path = typer.Argument(..., help="Directory holding report.json."),
+) -> None:
+    """Rebuild report.html from report.json (e.g. after upgrading the toolchain)."""
+    from glia_neuromorphic.fidelity.report import rebuild_html
+
+    console.print(f"wrote {rebuild_html(directory)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a GliaError prints one line and exits with its code.
 
@@ -139,7 +170,11 @@ def main(argv: list[str] | None = None) -> None:
     if debug:
         args.remove("--debug")
     try:
-        app(args=args, standalone_mode=False)
+        # without standalone mode, click returns the code of typer.Exit
+        # instead of raising it, so a failed verification must exit here
+        code = app(args=args, standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except GliaError as exc:
         if debug:
             raise
