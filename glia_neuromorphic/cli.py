@@ -9,7 +9,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from glia_neuromorphic.checks import check_dt, check_seed, check_steps
 from glia_neuromorphic.errors import GliaError, ValidationError
+
+#: Exit code of an unexpected internal error (a bug, not a bad input).
+INTERNAL_ERROR_EXIT = 70
+#: Exit code after Ctrl-C (128 + SIGINT, the shell convention).
+INTERRUPT_EXIT = 130
 
 app = typer.Typer(
     help="Compile, emulate and verify spiking networks for Loihi 1 and Loihi 2.",
@@ -54,6 +60,8 @@ def verify(
     """Run float and fixed point, compare them and exit non-zero on a failed check."""
     from glia_neuromorphic.models import load_model
 
+    check_steps(steps, "--steps")
+    check_seed(seed, "--seed")
     module = load_model(model)
     options = dict(
         target=target, backend=backend, steps=steps, seed=seed, out=out, console=console
@@ -110,6 +118,9 @@ def compile_command(
     )
     from glia_neuromorphic.errors import OverflowRiskWarning
 
+    check_steps(steps, "--steps")
+    check_seed(seed, "--seed")
+    check_dt(dt, "--dt")
     name, model_object = load_model_object(model, seed=seed, target=target)
     with warnings.catch_warnings():
         # the risks are printed from the report below, once each
@@ -184,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
         err_console.print("interrupted; outputs written before the interrupt are kept")
-        sys.exit(130)
+        sys.exit(INTERRUPT_EXIT)
     except typer.TyperException as exc:
         # usage errors (unknown option, bad value) print their own message
         show = getattr(exc, "show", None)
@@ -192,6 +203,17 @@ def main(argv: list[str] | None = None) -> None:
             raise
         show()
         sys.exit(getattr(exc, "exit_code", 2))
+    except Exception as exc:
+        # a bug rather than a bad input: one line by default, like GliaError
+        if debug:
+            raise
+        err_console.print(
+            f"[bold red]internal error:[/] {type(exc).__name__}: {exc}; rerun with "
+            "--debug for the traceback and report it",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(INTERNAL_ERROR_EXIT)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from glia_neuromorphic.checks import check_dt, check_seed, check_steps
 from glia_neuromorphic.errors import GliaError, ValidationError
 from glia_neuromorphic.hwconfig import Target, load_target
 from glia_neuromorphic.mapping import Mapping, ResourceReport, map_program
@@ -101,6 +102,10 @@ def compile_model(
     mapping onto cores, which raises CapacityError when the network does not
     fit. The placement is stored in ``program.metadata["mapping"]``.
     """
+    dt = check_dt(dt, "dt")
+    n_steps = check_steps(n_steps, "n_steps")
+    if seed is not None:
+        check_seed(seed)
     if isinstance(target, str):
         target = load_target(target)
     program, quantization = to_program(

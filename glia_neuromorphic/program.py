@@ -7,8 +7,11 @@ integer came from, so a quantization error can be traced to its source.
 
 It is saved as one zip file (``.gliaprog``): ``manifest.json`` (format
 version, groups, their scalar fields and the SHA-256 of every array) and one
-``.npy`` member per array. Loading checks the format version, the zip CRCs and
-every array hash, so a truncated, corrupt or tampered file is rejected.
+``.npy`` member per array. The zip comment holds the SHA-256 of every byte
+before it, so a change anywhere in the file (zip headers and timestamps
+included, which the zip CRCs do not cover) is detected. Loading checks that
+digest, the format version, the zip CRCs and every array hash, so a truncated,
+corrupt or tampered file is rejected.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ from glia_neuromorphic.errors import ProgramFileError, ValidationError
 FORMAT = "glia-chip-program"
 FORMAT_VERSION = 1
 SUFFIX = ".gliaprog"
+#: Prefix of the zip comment that holds the file's SHA-256 (hex).
+_DIGEST_PREFIX = b"glia-sha256:"
+_COMMENT_LENGTH = len(_DIGEST_PREFIX) + 64
 
 _GROUP_KINDS: dict[str, type[Group]] = {}
 
@@ -435,7 +441,7 @@ class ChipProgram:
                 out = io.BytesIO()
                 np.lib.format.write_array(out, arr, allow_pickle=False)
                 zf.writestr(f"arrays/{key}.npy", out.getvalue())
-        atomic_write_bytes(path, buffer.getvalue())
+        atomic_write_bytes(path, _seal(buffer.getvalue()))
         return path
 
     @classmethod
@@ -448,7 +454,21 @@ class ChipProgram:
                 "`glia compile MODEL --out DIR`"
             )
         try:
-            with zipfile.ZipFile(path) as zf:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise ProgramFileError(
+                f"chip program {str(path)!r} cannot be read ({exc}); check its "
+                "permissions or recompile it"
+            ) from exc
+        damaged = _seal_problem(path, data)
+        if damaged is not None:
+            # a readable manifest of another version explains the mismatch
+            # better (a newer format may seal differently); otherwise the
+            # digest message stands
+            _check_version_if_readable(path, data)
+            raise ProgramFileError(damaged)
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as zf:
                 manifest = json.loads(zf.read("manifest.json"))
                 _check_version(path, manifest)
                 arrays = {}
@@ -457,7 +477,15 @@ class ChipProgram:
                     arrays[key] = np.lib.format.read_array(raw, allow_pickle=False)
         except ProgramFileError:
             raise
-        except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError) as exc:
+        except (
+            zipfile.BadZipFile,
+            KeyError,
+            ValueError,
+            EOFError,
+            OSError,
+            AttributeError,
+            TypeError,
+        ) as exc:
             raise ProgramFileError(
                 f"chip program {str(path)!r} is corrupt or truncated ({exc}); "
                 "recompile it"
@@ -470,7 +498,7 @@ class ChipProgram:
                 )
         try:
             return cls._from_manifest(manifest, arrays)
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, AttributeError) as exc:
             raise ProgramFileError(
                 f"chip program {str(path)!r}: malformed manifest ({exc}); recompile it"
             ) from exc
@@ -490,6 +518,50 @@ class ChipProgram:
             program.add(_GROUP_KINDS[kind](name=entry["name"], **fields))
         program.probes = [ProbeSpec(**p) for p in manifest["probes"]]
         return program.validate()
+
+
+def _seal(data: bytes) -> bytes:
+    """Return zip ``data`` (without comment) with its SHA-256 as the zip comment.
+
+    The digest covers every byte up to the comment-length field of the
+    end-of-central-directory record, which is the last field before the comment.
+    """
+    body = data[:-2]
+    comment = _DIGEST_PREFIX + hashlib.sha256(body).hexdigest().encode()
+    return body + len(comment).to_bytes(2, "little") + comment
+
+
+def _seal_problem(path: Path, data: bytes) -> str | None:
+    """Return why ``data`` lacks a matching digest comment, or None if it has one."""
+    comment = data[-_COMMENT_LENGTH:]
+    length = data[-_COMMENT_LENGTH - 2 : -_COMMENT_LENGTH]
+    if (
+        len(data) < _COMMENT_LENGTH + 22
+        or length != _COMMENT_LENGTH.to_bytes(2, "little")
+        or not comment.startswith(_DIGEST_PREFIX)
+    ):
+        return (
+            f"chip program {str(path)!r} is corrupt or truncated (no SHA-256 file "
+            "digest at its end); recompile it"
+        )
+    digest = hashlib.sha256(data[: -_COMMENT_LENGTH - 2]).hexdigest().encode()
+    if comment[len(_DIGEST_PREFIX) :] != digest:
+        return (
+            f"chip program {str(path)!r} does not match its recorded SHA-256 (the "
+            "file was modified or damaged); recompile it"
+        )
+    return None
+
+
+def _check_version_if_readable(path: Path, data: bytes) -> None:
+    """Run :func:`_check_version` on the manifest, if it can be read at all."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            manifest = json.loads(zf.read("manifest.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError, EOFError, OSError):
+        return
+    if isinstance(manifest, dict):
+        _check_version(path, manifest)
 
 
 def _check_version(path: Path, manifest: dict) -> None:

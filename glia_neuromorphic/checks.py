@@ -1,0 +1,41 @@
+"""Checks of scalar user options (steps, dt, seed) shared by the CLI and the API."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+from glia_neuromorphic.errors import ValidationError
+
+
+def check_steps(value: Any, name: str = "steps") -> int | None:
+    """Return ``value`` as a step count >= 1, or None if it is None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValidationError(f"{name} is {value!r}; give a whole number of steps")
+    if value < 1:
+        raise ValidationError(f"{name} is {value}; it must be >= 1 step")
+    return int(value)
+
+
+def check_dt(value: Any, name: str = "dt") -> float:
+    """Return ``value`` as a positive finite step length in seconds."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValidationError(f"{name} is {value!r}; give a step length in seconds")
+    if not math.isfinite(value) or value <= 0:
+        raise ValidationError(
+            f"{name} is {value!r}; it must be a positive finite number of seconds "
+            "(e.g. 0.001)"
+        )
+    return float(value)
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """Return ``value`` as a seed numpy accepts (an integer >= 0)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValidationError(f"{name} is {value!r}; give an integer >= 0")
+    if value < 0:
+        raise ValidationError(f"{name} is {value}; it must be >= 0")
+    return int(value)
