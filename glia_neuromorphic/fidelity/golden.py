@@ -22,6 +22,7 @@ import io
 import json
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -209,6 +210,9 @@ def load(path: str | Path) -> Golden:
         raise
     except (
         zipfile.BadZipFile,
+        zlib.error,
+        RuntimeError,
+        NotImplementedError,
         KeyError,
         ValueError,
         TypeError,
