@@ -171,6 +171,13 @@ def report(
     console.print(f"wrote {rebuild_html(directory)}")
 
 
+def _print_interrupted() -> None:
+    err_console.print(
+        "interrupted; outputs written before the interrupt are kept, and a rerun "
+        "starts clean"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a GliaError prints one line and exits with its code.
 
@@ -184,6 +191,9 @@ def main(argv: list[str] | None = None) -> None:
         # without standalone mode, click returns the code of typer.Exit
         # instead of raising it, so a failed verification must exit here
         code = app(args=args, standalone_mode=False)
+        if code == INTERRUPT_EXIT:
+            # typer turns Ctrl-C into exit code 130 without a message
+            raise KeyboardInterrupt
         if isinstance(code, int) and code != 0:
             sys.exit(code)
     except GliaError as exc:
@@ -192,9 +202,11 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
+        if exc.exit_code == INTERRUPT_EXIT:
+            _print_interrupted()
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, typer.Abort):
-        err_console.print("interrupted; outputs written before the interrupt are kept")
+        _print_interrupted()
         sys.exit(INTERRUPT_EXIT)
     except typer.TyperException as exc:
         # usage errors (unknown option, bad value) print their own message

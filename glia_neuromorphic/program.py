@@ -673,11 +673,16 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file and a rename.
 
     An interrupted write leaves the previous file (or none) in place, never a
-    partial one.
+    partial one. A killed process cannot remove its temporary file, so each
+    write first deletes the temporary files of ``path`` left by processes
+    that no longer run (their PID is part of the name).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp"
+    )
     try:
         # mkstemp creates the file as 0600; give it the mode a plain open() would
         umask = os.umask(0)
@@ -691,6 +696,33 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Delete temporary files of ``path`` whose writing process has exited.
+
+    Returns the deleted paths. Temporary files of running processes are kept,
+    so concurrent writers do not disturb each other.
+    """
+    path = Path(path)
+    removed = []
+    for candidate in path.parent.glob(f".{path.name}.*.tmp"):
+        pid_text = candidate.name[len(path.name) + 2 :].split(".", 1)[0]
+        if not pid_text.isdigit() or _process_running(int(pid_text)):
+            continue
+        candidate.unlink(missing_ok=True)
+        removed.append(candidate)
+    return removed
+
+
+def _process_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists but belongs to another user
+    return True
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
