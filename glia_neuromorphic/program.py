@@ -488,11 +488,12 @@ class ChipProgram:
         manifest, arrays = self._entries()
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("manifest.json", json.dumps(manifest, indent=1, default=str))
+            manifest_text = json.dumps(manifest, indent=1, default=str)
+            zf.writestr(_member("manifest.json"), manifest_text)
             for key, arr in sorted(arrays.items()):
                 out = io.BytesIO()
                 np.lib.format.write_array(out, arr, allow_pickle=False)
-                zf.writestr(f"arrays/{key}.npy", out.getvalue())
+                zf.writestr(_member(f"arrays/{key}.npy"), out.getvalue())
         atomic_write_bytes(path, _seal(buffer.getvalue()))
         return path
 
@@ -573,6 +574,14 @@ class ChipProgram:
             program.add(_GROUP_KINDS[kind](name=entry["name"], **fields))
         program.probes = [ProbeSpec(**p) for p in manifest["probes"]]
         return program.validate()
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    """Return a zip entry with a fixed timestamp, so equal programs save equal."""
+    info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    return info
 
 
 def _seal(data: bytes) -> bytes:
