@@ -53,3 +53,9 @@ class FidelityError(GliaError, AssertionError):
     """A fixed-point run failed a fidelity tolerance against its float reference."""
 
     exit_code = 10
+
+
+class RegisterOverflowError(GliaError, ArithmeticError):
+    """A register wrapped or clipped during a strict emulator run."""
+
+    exit_code = 8

@@ -1,0 +1,258 @@
+"""Synapse groups of the emulator: weight formats, storage and event-driven input.
+
+Weights are stored pre-major (one row per presynaptic unit), dense or CSR by
+density, one matrix per distinct delay. Each step only the rows of units that
+sent something are added, by numba kernels, into int64 accumulators.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numba
+import numpy as np
+import scipy.sparse
+
+from glia_neuromorphic.emulator.arithmetic import shift, wrap_signed
+from glia_neuromorphic.errors import BackendError, ValidationError
+from glia_neuromorphic.hwconfig import ChipConfig
+from glia_neuromorphic.program import SynapseGroup
+
+SIGN_MODES = ("mixed", "excitatory", "inhibitory")
+
+#: A delay slice is stored dense when at least this fraction of its entries is
+#: non-zero; below it CSR wins (measured with benchmarks/run_all.py on 4000x4000).
+DENSE_MIN_DENSITY = 0.25
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather_dense(weights_t, active, payload, out):  # pragma: no cover - numba
+    n_post = weights_t.shape[1]
+    for k in range(active.size):
+        row = weights_t[active[k]]
+        p = payload[k]
+        for j in range(n_post):
+            out[j] += row[j] * p
+
+
+@numba.njit(cache=True, nogil=True)
+def _gather_csr(indptr, indices, data, active, payload, out):  # pragma: no cover
+    for k in range(active.size):
+        i = active[k]
+        p = payload[k]
+        for j in range(indptr[i], indptr[i + 1]):
+            out[indices[j]] += data[j] * p
+
+
+@dataclasses.dataclass
+class WeightReport:
+    """How many weights the target's format changed at load time."""
+
+    clipped: int
+    rounded: int
+
+
+def lava_weights(
+    mantissas: np.ndarray, sign_mode: str, cfg: ChipConfig
+) -> tuple[np.ndarray, WeightReport]:
+    """Clip and truncate mantissas as lava-nc 0.10's bit-accurate Dense does.
+
+    Lava clips to ``[-2**b, 2**b - 1]`` (mixed), ``[0, 2**b - 1]``
+    (excitatory) or ``[-(2**b - 1), 0]`` (inhibitory) with ``b`` the
+    mantissa width, then drops ``1`` low bit in mixed mode (flooring odd
+    values, so 255 becomes 254 and -3 becomes -4).
+    """
+    bits = cfg.synapse.weight_mant_bits
+    w = mantissas.astype(np.int64)
+    top = (1 << bits) - 1
+    if sign_mode == "mixed":
+        clipped = np.clip(w, -(1 << bits), top)
+        truncated = (clipped >> 1) << 1
+    elif sign_mode == "excitatory":
+        clipped = np.clip(w, 0, top)
+        truncated = clipped
+    else:
+        clipped = -np.clip(-w, 0, top)
+        truncated = clipped
+    report = WeightReport(
+        clipped=int(np.count_nonzero(clipped != w)),
+        rounded=int(np.count_nonzero(truncated != clipped)),
+    )
+    return truncated, report
+
+
+def nengo_loihi_weights(
+    mantissas: np.ndarray, weight_exp: int, sign_mode: str, cfg: ChipConfig
+) -> tuple[np.ndarray, WeightReport]:
+    """Turn mantissas into chip weights as nengo-loihi 1.1.0's discretizer does.
+
+    Mixed-sign synapses keep 7 magnitude bits: ``round(w / 2)`` (half to
+    even) clipped to +/-127, then doubled. The weight exponent shifts each
+    weight (not the sum); below ``-1`` the value is rounded before the right
+    shift. The result includes the activation shift, so it adds straight into
+    the input accumulator.
+    """
+    bits = cfg.synapse.weight_mant_bits
+    drop = 1 if sign_mode == "mixed" else 0
+    limit = (1 << (bits - drop)) - 1
+    w = mantissas.astype(np.float64)
+    scaled = np.round(w / 2.0**drop)
+    stored = np.clip(scaled, -limit, limit)
+    total_shift = drop + weight_exp
+    if total_shift < 0:
+        stored = np.clip(
+            np.round(stored * 2.0**total_shift) / 2.0**total_shift, -limit, limit
+        )
+    stored = stored.astype(np.int64)
+    chip = shift(stored, total_shift) << cfg.neuron.act_shift
+    exact = np.rint(w * 2.0 ** (weight_exp + cfg.neuron.act_shift))
+    report = WeightReport(
+        clipped=int(np.count_nonzero(np.abs(scaled) > limit)),
+        rounded=int(np.count_nonzero((chip != exact) & (np.abs(scaled) <= limit))),
+    )
+    return chip, report
+
+
+@dataclasses.dataclass
+class DelaySlice:
+    """The weights of one synapse group that share one delay, pre-major."""
+
+    delay: int
+    dense: np.ndarray | None
+    csr: scipy.sparse.csr_matrix | None
+
+    def accumulate(self, active: np.ndarray, payload: np.ndarray, out: np.ndarray):
+        """Add the rows of ``active`` units, times ``payload``, into ``out``."""
+        if self.dense is not None:
+            _gather_dense(self.dense, active, payload, out)
+        else:
+            csr = self.csr
+            _gather_csr(csr.indptr, csr.indices, csr.data, active, payload, out)
+
+
+def _make_slice(delay: int, matrix_post_pre: np.ndarray) -> DelaySlice:
+    pre_major = np.ascontiguousarray(matrix_post_pre.T)
+    density = np.count_nonzero(pre_major) / max(pre_major.size, 1)
+    dtype = np.int32 if np.abs(pre_major).max(initial=0) < 2**31 else np.int64
+    if density >= DENSE_MIN_DENSITY:
+        return DelaySlice(delay, pre_major.astype(dtype), None)
+    csr = scipy.sparse.csr_matrix(pre_major.astype(dtype))
+    csr.eliminate_zeros()
+    csr.indptr = csr.indptr.astype(np.int64)
+    csr.indices = csr.indices.astype(np.int64)
+    return DelaySlice(delay, None, csr)
+
+
+class EmulatedSynapses:
+    """One synapse group, prepared for the emulator's arithmetic mode.
+
+    Parameters
+    ----------
+    group : SynapseGroup
+        The program's synapse group.
+    cfg : ChipConfig
+        The target chip; gives widths and the reference (``lava`` or
+        ``nengo-loihi``) whose weight format is applied.
+    """
+
+    def __init__(self, group: SynapseGroup, cfg: ChipConfig) -> None:
+        if group.sign_mode not in SIGN_MODES:
+            raise ValidationError(
+                f"synapse group {group.name!r}: sign_mode is {group.sign_mode!r}; "
+                f"use one of {list(SIGN_MODES)}"
+            )
+        if group.num_message_bits > cfg.synapse.graded_spike_bits:
+            raise BackendError(
+                f"synapse group {group.name!r}: num_message_bits is "
+                f"{group.num_message_bits}, but target {cfg.name!r} carries at most "
+                f"{cfg.synapse.graded_spike_bits} payload bits "
+                f"(synapse.graded_spike_bits in {cfg.path.name})"
+            )
+        self.name = group.name
+        self.pre = group.pre
+        self.post = group.post
+        self.graded = group.num_message_bits > 0
+        self.lava = cfg.reference == "lava"
+        self.weight_exp = group.weight_exp
+        self.n_post = group.shape[0]
+
+        effective, report = self._format_weights(group, cfg)
+        self.report = report
+        self.slices = self._split_by_delay(group, effective, cfg)
+        self.max_delay = max(s.delay for s in self.slices)
+
+    def _format_weights(self, group: SynapseGroup, cfg: ChipConfig):
+        """Apply the reference's weight format to every stored weight."""
+
+        def convert(mantissas):
+            if self.lava:
+                return lava_weights(mantissas, group.sign_mode, cfg)
+            return nengo_loihi_weights(
+                mantissas, group.weight_exp, group.sign_mode, cfg
+            )
+
+        if not scipy.sparse.issparse(group.weights):
+            return convert(np.asarray(group.weights, dtype=np.int64))
+        csr = scipy.sparse.csr_matrix(group.weights)
+        data, report = convert(csr.data.astype(np.int64))
+        return scipy.sparse.csr_matrix(
+            (data, csr.indices, csr.indptr), csr.shape
+        ), report
+
+    def _split_by_delay(self, group, effective, cfg) -> list[DelaySlice]:
+        if group.delays is None:
+            if scipy.sparse.issparse(effective):
+                return [_slice_from_sparse(0, effective)]
+            return [_make_slice(0, effective)]
+        delays = np.asarray(group.delays, dtype=np.int64)
+        if delays.min() < 0 or delays.max() > cfg.synapse.delay_max:
+            raise ValidationError(
+                f"synapse group {group.name!r}: delays span [{delays.min()}, "
+                f"{delays.max()}], outside [0, {cfg.synapse.delay_max}] "
+                f"(synapse.delay_max in {cfg.path.name})"
+            )
+        dense = np.asarray(
+            effective.toarray() if scipy.sparse.issparse(effective) else effective
+        )
+        return [
+            _make_slice(int(d), np.where(delays == d, dense, 0))
+            for d in np.unique(delays)
+        ]
+
+    def contributions(self, output: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        """Return ``(delay, input)`` pairs caused by the pre group's ``output``.
+
+        ``output`` is the pre group's payload of this step (0/1 for spikes).
+        Returns an empty list when no presynaptic unit sent anything.
+        """
+        active = np.flatnonzero(output)
+        if active.size == 0:
+            return []
+        if self.graded:
+            payload = output[active].astype(np.int64)
+        else:
+            payload = np.ones(active.size, dtype=np.int64)
+        result = []
+        for piece in self.slices:
+            total = np.zeros(self.n_post, dtype=np.int64)
+            piece.accumulate(active, payload, total)
+            if self.lava:
+                if self.graded:
+                    # Lava computes graded input with an int32 matrix product.
+                    total = wrap_signed(total, 32)
+                total = shift(total, self.weight_exp)
+            result.append((piece.delay, total))
+        return result
+
+
+def _slice_from_sparse(delay: int, matrix_post_pre) -> DelaySlice:
+    density = matrix_post_pre.nnz / max(np.prod(matrix_post_pre.shape), 1)
+    if density >= DENSE_MIN_DENSITY:
+        return _make_slice(delay, matrix_post_pre.toarray())
+    pre_major = scipy.sparse.csr_matrix(matrix_post_pre.T)
+    pre_major.eliminate_zeros()
+    dtype = np.int32 if abs(pre_major).max() < 2**31 else np.int64
+    pre_major = pre_major.astype(dtype)
+    pre_major.indptr = pre_major.indptr.astype(np.int64)
+    pre_major.indices = pre_major.indices.astype(np.int64)
+    return DelaySlice(delay, None, pre_major)
