@@ -92,7 +92,7 @@ def _make_astrocyte(group: AstrocyteGroup, chip: ChipConfig):
 
 
 def _make_synapse(group: SynapseGroup, chip: ChipConfig):
-    from lava.proc.dense.process import Dense, DelayDense
+    from lava.proc.dense.process import DelayDense, Dense
     from lava.proc.sparse.process import Sparse
 
     params = {
