@@ -1,0 +1,45 @@
+"""The ``glia emulate`` command: outputs, seed, counters and errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from glia_neuromorphic.cli import main
+from glia_neuromorphic.emulator import emulate
+from glia_neuromorphic.program import ChipProgram, CompartmentGroup
+
+
+def _saved_program(tmp_path):
+    program = ChipProgram(metadata={"target": "loihi1", "dt": 0.001})
+    program.add(CompartmentGroup("n", n=3, vth=10, bias_mant=[100, 50, 0], bias_exp=3))
+    program.probe("n", "spikes")
+    program.probe("n", "v")
+    return program, program.save(tmp_path / "prog")
+
+
+def test_emulate_command_writes_probes_and_summary(tmp_path):
+    program, path = _saved_program(tmp_path)
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            ["emulate", str(path), "--steps", "1200", "--seed", "7", "--out", str(out)]
+        )
+    assert exit_info.value.code == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seed"] == 7
+    assert summary["steps"] == 1200
+    assert summary["mode"] == "nengo-loihi"
+    assert summary["counters"]["n.v"]["count"] == 0
+    probes = np.load(out / "probes.npz")
+    expected = emulate(program, 1200)
+    assert np.array_equal(probes["n.v"], expected["n.v"])
+    assert np.array_equal(probes["n.spikes"], expected["n.spikes"])
+    assert not list(out.glob("*.tmp"))
+
+
+def test_emulate_command_missing_program(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["emulate", str(tmp_path / "none.gliaprog"), "--steps", "5"])
+    assert exit_info.value.code == 6
+    assert "not found" in capsys.readouterr().err
