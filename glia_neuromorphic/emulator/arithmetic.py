@@ -36,19 +36,6 @@ def wrap_signed(x: np.ndarray, bits: int) -> np.ndarray:
     return ((x + half) & ((1 << bits) - 1)) - half
 
 
-def wrap_once(x: np.ndarray, bits: int) -> np.ndarray:
-    """Wrap the way lava-nc 0.10's bit-accurate LIF wraps its current.
-
-    A value above ``2**(bits-1)`` loses ``2**bits`` once, a value at or below
-    ``-2**(bits-1)`` gains ``2**bits`` once. So ``2**(bits-1)`` itself stays,
-    ``-2**(bits-1)`` becomes ``+2**(bits-1)``, and a value more than one
-    period out of range stays out of range.
-    """
-    half = 1 << (bits - 1)
-    out = np.where(x > half, x - 2 * half, x)
-    return np.where(out <= -half, x + 2 * half, out)
-
-
 def clip_symmetric(x: np.ndarray, bits: int) -> np.ndarray:
     """Saturate ``x`` to ``+/-(2**(bits-1) - 1)``, as both references clip v."""
     limit = (1 << (bits - 1)) - 1
@@ -96,10 +83,13 @@ class RegisterLog:
         changed = before != after
         if not changed.any():
             return
-        key = f"{group}.{register}"
-        entry = self.counts[key]
         index = int(np.flatnonzero(changed)[0])
         value = int(np.ravel(before)[index])
+        self.add(group, register, int(changed.sum()), index, value)
+
+    def add(self, group: str, register: str, count: int, index: int, value: int):
+        """Count ``count`` overflows; ``index`` and ``value`` describe the first."""
+        entry = self.counts[f"{group}.{register}"]
         if self.strict:
             raise RegisterOverflowError(
                 f"group {group!r}: register {register} overflowed ({entry.policy}) "
@@ -111,7 +101,7 @@ class RegisterLog:
             entry.first_step = self.step
             entry.first_index = index
             entry.first_value = value
-        entry.count += int(changed.sum())
+        entry.count += count
 
     def as_dict(self) -> dict[str, dict]:
         """Return every counter as JSON-ready dicts keyed ``group.register``."""

@@ -26,105 +26,62 @@ from __future__ import annotations
 
 import numpy as np
 
+from glia_neuromorphic.emulator import kernels
 from glia_neuromorphic.emulator.arithmetic import (
     RegisterLog,
     clip_symmetric,
     decay,
     shift,
-    wrap_once,
-    wrap_signed,
 )
 from glia_neuromorphic.hwconfig import ChipConfig
 from glia_neuromorphic.program import AstrocyteGroup, CompartmentGroup, SpikeSource
 
-
-def _overflow(policy: str, bits: int, lava_wrap_once: bool = False):
-    if policy == "clip":
-        return lambda x: clip_symmetric(x, bits)
-    if lava_wrap_once:
-        return lambda x: wrap_once(x, bits)
-    return lambda x: wrap_signed(x, bits)
+_POLICY_CODES = {"wrap": kernels.WRAP, "clip": kernels.CLIP}
 
 
-class LavaArithmetic:
-    """Compartment current and voltage update of lava-nc 0.10's bit-accurate LIF."""
+class CompartmentArithmetic:
+    """Widths, overflow policies and mode code of the target's compartment update.
 
-    registers = ("accumulator", "u", "v")
+    In ``lava`` mode a ``wrap`` policy on u means Lava's wrap-once rule.
+    """
 
     def __init__(self, chip: ChipConfig, log: RegisterLog) -> None:
         neuron, overflow = chip.neuron, chip.overflow
-        self.neuron = neuron
         self.log = log
-        self.policies = {
+        self.lava = chip.reference == "lava"
+        self.mode = kernels.LAVA if self.lava else kernels.NENGO_LOIHI
+        u_code = _POLICY_CODES[overflow.u]
+        if self.lava and overflow.u == "wrap":
+            u_code = kernels.WRAP_ONCE
+        self.policies = np.array(
+            [_POLICY_CODES[overflow.accumulator], u_code, _POLICY_CODES[overflow.v]],
+            dtype=np.int64,
+        )
+        self.widths = np.array(
+            [
+                neuron.decay_bits,
+                neuron.decay_u_offset,
+                neuron.decay_v_offset,
+                neuron.act_shift,
+                neuron.accumulator_bits,
+                neuron.u_bits,
+                neuron.v_bits,
+            ],
+            dtype=np.int64,
+        )
+        self.registers = {
             "accumulator": overflow.accumulator,
             "u": overflow.u,
             "v": overflow.v,
         }
-        self.accumulator = _overflow(overflow.accumulator, neuron.accumulator_bits)
-        self.u_overflow = _overflow(overflow.u, neuron.u_bits, lava_wrap_once=True)
-        self.v_overflow = _overflow(overflow.v, neuron.v_bits)
-
-    def update(self, name, u, v, total, du, dv, bias):
-        """Return the new ``(u, v)`` before threshold and reset."""
-        n = self.neuron
-        x = decay(u, du, n.decay_u_offset, n.decay_bits)
-        if total is not None:
-            x = x + (total << n.act_shift)
-        x_reg = self.accumulator(x)
-        self.log.record(name, "accumulator", x, x_reg)
-        u_new = self.u_overflow(x_reg)
-        self.log.record(name, "u", x_reg, u_new)
-        y = decay(v, dv, n.decay_v_offset, n.decay_bits) + u_new + bias
-        y_reg = self.accumulator(y)
-        self.log.record(name, "accumulator", y, y_reg)
-        v_new = self.v_overflow(y_reg)
-        self.log.record(name, "v", y_reg, v_new)
-        return u_new, v_new
+        if not self.lava:
+            # nengo-loihi wraps u + bias in the u register a second time
+            self.registers["u_bias"] = overflow.u
 
 
-class NengoLoihiArithmetic:
-    """Compartment current and voltage update of nengo-loihi 1.1.0's emulator."""
-
-    registers = ("accumulator", "u", "u_bias", "v")
-
-    def __init__(self, chip: ChipConfig, log: RegisterLog) -> None:
-        neuron, overflow = chip.neuron, chip.overflow
-        self.neuron = neuron
-        self.log = log
-        self.policies = {
-            "accumulator": overflow.accumulator,
-            "u": overflow.u,
-            "u_bias": overflow.u,
-            "v": overflow.v,
-        }
-        self.accumulator = _overflow(overflow.accumulator, neuron.accumulator_bits)
-        self.u_overflow = _overflow(overflow.u, neuron.u_bits)
-        self.v_overflow = _overflow(overflow.v, neuron.v_bits)
-
-    def update(self, name, u, v, total, du, dv, bias):
-        """Return the new ``(u, v)`` before threshold and reset."""
-        n = self.neuron
-        x = decay(u, du, n.decay_u_offset, n.decay_bits)
-        if total is not None:
-            q = self.accumulator(total)
-            self.log.record(name, "accumulator", total, q)
-            x = x + q
-        u_new = self.u_overflow(x)
-        self.log.record(name, "u", x, u_new)
-        u_bias = u_new + bias
-        u_bias_reg = self.u_overflow(u_bias)
-        self.log.record(name, "u_bias", u_bias, u_bias_reg)
-        y = decay(v, dv, n.decay_v_offset, n.decay_bits) + u_bias_reg
-        v_new = self.v_overflow(y)
-        self.log.record(name, "v", y, v_new)
-        return u_new, v_new
-
-
-def make_arithmetic(chip: ChipConfig, log: RegisterLog):
-    """Return the arithmetic of the target's bit-exact reference."""
-    if chip.reference == "lava":
-        return LavaArithmetic(chip, log)
-    return NengoLoihiArithmetic(chip, log)
+def make_arithmetic(chip: ChipConfig, log: RegisterLog) -> CompartmentArithmetic:
+    """Return the compartment arithmetic of the target's bit-exact reference."""
+    return CompartmentArithmetic(chip, log)
 
 
 class LifState:
@@ -134,18 +91,18 @@ class LifState:
         self.name = group.name
         self.n = group.n
         self.arithmetic = arithmetic
-        self.registers = dict(arithmetic.policies)
+        self.registers = dict(arithmetic.registers)
         self.du = group.decay_u.astype(np.int64)
         self.dv = group.decay_v.astype(np.int64)
         self.vth = group.vth.astype(np.int64) << chip.neuron.vth_shift
         self.bias_exp = group.bias_exp.astype(np.int64)
         self.set_bias_mant(group.bias_mant)
         self.refract = group.refract_delay.astype(np.int64)
-        self.has_refract = bool(np.any(self.refract > 1))
         self.u = np.zeros(self.n, dtype=np.int64)
         self.v = np.zeros(self.n, dtype=np.int64)
         self.ref_count = np.zeros(self.n, dtype=np.int64)
-        self.output = np.zeros(self.n, dtype=bool)
+        self.output = np.zeros(self.n, dtype=np.bool_)
+        self._no_input = np.zeros(self.n, dtype=np.int64)
 
     def set_bias_mant(self, bias_mant: np.ndarray) -> None:
         """Set the bias mantissas; the bias is ``bias_mant`` shifted by bias_exp."""
@@ -153,18 +110,36 @@ class LifState:
 
     def update(self, total: np.ndarray | None, t: int) -> None:
         """Integrate ``total`` input (None: no synapses), spike and reset."""
-        self.u, v = self.arithmetic.update(
-            self.name, self.u, self.v, total, self.du, self.dv, self.bias
+        arithmetic = self.arithmetic
+        events = np.zeros(4, dtype=np.int64)
+        first_index = np.zeros(4, dtype=np.int64)
+        first_value = np.zeros(4, dtype=np.int64)
+        kernels.lif_step(
+            arithmetic.mode,
+            self.u,
+            self.v,
+            self._no_input if total is None else total,
+            self.du,
+            self.dv,
+            self.bias,
+            self.vth,
+            self.refract,
+            self.ref_count,
+            self.output,
+            arithmetic.widths,
+            arithmetic.policies,
+            events,
+            first_index,
+            first_value,
         )
-        if self.has_refract:
-            v[self.ref_count > 0] = 0
-        spikes = v > self.vth
-        v[spikes] = 0
-        self.v = v
-        self.output = spikes
-        if self.has_refract:
-            self.ref_count[spikes] = self.refract[spikes]
-            np.maximum(self.ref_count - 1, 0, out=self.ref_count)
+        for slot in np.flatnonzero(events):
+            arithmetic.log.add(
+                self.name,
+                kernels.REGISTER_NAMES[slot],
+                int(events[slot]),
+                int(first_index[slot]),
+                int(first_value[slot]),
+            )
 
     def read(self, variable: str) -> np.ndarray:
         """Return the probed variable: ``spikes``, ``u`` or ``v``."""

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 
-import numba
 import numpy as np
 import scipy.sparse
 
+from glia_neuromorphic.emulator import kernels
 from glia_neuromorphic.emulator.arithmetic import shift, wrap_signed
 from glia_neuromorphic.errors import BackendError, ValidationError
 from glia_neuromorphic.hwconfig import ChipConfig
@@ -23,25 +23,6 @@ SIGN_MODES = ("mixed", "excitatory", "inhibitory")
 #: A delay slice is stored dense when at least this fraction of its entries is
 #: non-zero; below it CSR wins (measured with benchmarks/run_all.py on 4000x4000).
 DENSE_MIN_DENSITY = 0.25
-
-
-@numba.njit(cache=True, nogil=True)
-def _gather_dense(weights_t, active, payload, out):  # pragma: no cover - numba
-    n_post = weights_t.shape[1]
-    for k in range(active.size):
-        row = weights_t[active[k]]
-        p = payload[k]
-        for j in range(n_post):
-            out[j] += row[j] * p
-
-
-@numba.njit(cache=True, nogil=True)
-def _gather_csr(indptr, indices, data, active, payload, out):  # pragma: no cover
-    for k in range(active.size):
-        i = active[k]
-        p = payload[k]
-        for j in range(indptr[i], indptr[i + 1]):
-            out[indices[j]] += data[j] * p
 
 
 @dataclasses.dataclass
@@ -115,32 +96,62 @@ def nengo_loihi_weights(
 
 @dataclasses.dataclass
 class DelaySlice:
-    """The weights of one synapse group that share one delay, pre-major."""
+    """The weights of one synapse group that share one delay, pre-major.
+
+    ``small_sum`` is True when no sum of binary inputs can leave int32
+    (``n_pre * max|w| < 2**31``), which allows the faster int32 dense kernel.
+    """
 
     delay: int
     dense: np.ndarray | None
     csr: scipy.sparse.csr_matrix | None
+    small_sum: bool
 
-    def accumulate(self, active: np.ndarray, payload: np.ndarray, out: np.ndarray):
-        """Add the rows of ``active`` units, times ``payload``, into ``out``."""
+    def accumulate(self, active: np.ndarray, payload: np.ndarray | None, out):
+        """Add the rows of ``active`` units (times ``payload``) into ``out``."""
         if self.dense is not None:
-            _gather_dense(self.dense, active, payload, out)
-        else:
-            csr = self.csr
-            _gather_csr(csr.indptr, csr.indices, csr.data, active, payload, out)
+            if payload is None and self.small_sum:
+                kernels.gather_dense_small(self.dense, active, out)
+                return
+            if payload is None:
+                payload = np.ones(active.size, dtype=np.int64)
+            kernels.gather_dense(self.dense, active, payload, out)
+            return
+        if payload is None:
+            payload = np.ones(active.size, dtype=np.int64)
+        csr = self.csr
+        kernels.gather_csr(csr.indptr, csr.indices, csr.data, active, payload, out)
 
 
-def _make_slice(delay: int, matrix_post_pre: np.ndarray) -> DelaySlice:
-    pre_major = np.ascontiguousarray(matrix_post_pre.T)
-    density = np.count_nonzero(pre_major) / max(pre_major.size, 1)
-    dtype = np.int32 if np.abs(pre_major).max(initial=0) < 2**31 else np.int64
+def _storage_dtype(max_abs: int):
+    if max_abs < 2**15:
+        return np.int16
+    return np.int32 if max_abs < 2**31 else np.int64
+
+
+def _make_slice(delay: int, matrix_post_pre) -> DelaySlice:
+    """Store one delay's weights pre-major, dense or CSR by density."""
+    if scipy.sparse.issparse(matrix_post_pre):
+        pre_major = scipy.sparse.csr_matrix(matrix_post_pre.T)
+        pre_major.eliminate_zeros()
+        max_abs = int(abs(pre_major).max()) if pre_major.nnz else 0
+        density = pre_major.nnz / max(np.prod(pre_major.shape), 1)
+    else:
+        pre_major = np.ascontiguousarray(np.asarray(matrix_post_pre).T)
+        max_abs = int(np.abs(pre_major).max(initial=0))
+        density = np.count_nonzero(pre_major) / max(pre_major.size, 1)
+    small_sum = pre_major.shape[0] * max_abs < 2**31
+    dtype = _storage_dtype(max_abs)
     if density >= DENSE_MIN_DENSITY:
-        return DelaySlice(delay, pre_major.astype(dtype), None)
-    csr = scipy.sparse.csr_matrix(pre_major.astype(dtype))
+        dense = pre_major.toarray() if scipy.sparse.issparse(pre_major) else pre_major
+        return DelaySlice(
+            delay, np.ascontiguousarray(dense, dtype=dtype), None, small_sum
+        )
+    csr = scipy.sparse.csr_matrix(pre_major, dtype=dtype)
     csr.eliminate_zeros()
     csr.indptr = csr.indptr.astype(np.int64)
     csr.indices = csr.indices.astype(np.int64)
-    return DelaySlice(delay, None, csr)
+    return DelaySlice(delay, None, csr, small_sum)
 
 
 class EmulatedSynapses:
@@ -201,8 +212,6 @@ class EmulatedSynapses:
 
     def _split_by_delay(self, group, effective, cfg) -> list[DelaySlice]:
         if group.delays is None:
-            if scipy.sparse.issparse(effective):
-                return [_slice_from_sparse(0, effective)]
             return [_make_slice(0, effective)]
         delays = np.asarray(group.delays, dtype=np.int64)
         if delays.min() < 0 or delays.max() > cfg.synapse.delay_max:
@@ -228,10 +237,7 @@ class EmulatedSynapses:
         active = np.flatnonzero(output)
         if active.size == 0:
             return []
-        if self.graded:
-            payload = output[active].astype(np.int64)
-        else:
-            payload = np.ones(active.size, dtype=np.int64)
+        payload = output[active].astype(np.int64) if self.graded else None
         result = []
         for piece in self.slices:
             total = np.zeros(self.n_post, dtype=np.int64)
@@ -243,16 +249,3 @@ class EmulatedSynapses:
                 total = shift(total, self.weight_exp)
             result.append((piece.delay, total))
         return result
-
-
-def _slice_from_sparse(delay: int, matrix_post_pre) -> DelaySlice:
-    density = matrix_post_pre.nnz / max(np.prod(matrix_post_pre.shape), 1)
-    if density >= DENSE_MIN_DENSITY:
-        return _make_slice(delay, matrix_post_pre.toarray())
-    pre_major = scipy.sparse.csr_matrix(matrix_post_pre.T)
-    pre_major.eliminate_zeros()
-    dtype = np.int32 if abs(pre_major).max() < 2**31 else np.int64
-    pre_major = pre_major.astype(dtype)
-    pre_major.indptr = pre_major.indptr.astype(np.int64)
-    pre_major.indices = pre_major.indices.astype(np.int64)
-    return DelaySlice(delay, None, pre_major)
