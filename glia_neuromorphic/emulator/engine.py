@@ -96,6 +96,7 @@ class Emulator:
         self._check_probes(program)
         self._build_input_rings()
         self.t = 0
+        self._program_hash: str | None = None
 
     def _build_states(self, program: ChipProgram) -> dict:
         states = {}
@@ -200,6 +201,13 @@ class Emulator:
                 progress(k + 1)
         return self._result(data)
 
+    @property
+    def program_hash(self) -> str:
+        """Return the program's content hash (computed once per emulator)."""
+        if self._program_hash is None:
+            self._program_hash = self.program.content_hash()
+        return self._program_hash
+
     def counters(self) -> dict[str, dict]:
         """Return the register and weight-format counters of the run so far."""
         counters = self.log.as_dict()
@@ -220,7 +228,7 @@ class Emulator:
         for key, entry in counters.items():
             if entry["count"] and "first_step" in entry:
                 logger.warning(
-                    "emulator: %s %sped %d times (first at step %s)",
+                    "emulator: %s overflowed (%s) %d times (first at step %s)",
                     key,
                     entry["policy"],
                     entry["count"],
@@ -237,7 +245,7 @@ class Emulator:
             metadata={
                 "mode": self.chip.reference,
                 "steps": self.t,
-                "program_hash": self.program.content_hash(),
+                "program_hash": self.program_hash,
             },
         )
 
