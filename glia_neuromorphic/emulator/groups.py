@@ -150,9 +150,11 @@ class AstrocyteState:
     """Calcium trace and graded output of one astrocyte group.
 
     Each step ``c`` decays like a compartment current (with the chip's current
-    decay offset), gains ``input << act_shift``, is clipped to
-    ``+/-(2**(c_bits-1) - 1)``, and ``c >> out_shift`` is sent as a graded
-    spike.
+    decay offset), gains its input in compartment-current units (``input <<
+    act_shift`` in Lava mode, where the synapses send unshifted sums), is
+    clipped to ``+/-(2**(c_bits-1) - 1)``, and ``c >> out_shift`` is sent as a
+    graded spike. A binary synapse from an astrocyte sees a spike wherever the
+    output is non-zero, as Lava's Dense does with ``num_message_bits = 0``.
     """
 
     def __init__(self, group: AstrocyteGroup, chip: ChipConfig, arithmetic):
@@ -160,6 +162,8 @@ class AstrocyteState:
         self.n = group.n
         self.neuron = chip.neuron
         self.log = arithmetic.log
+        # nengo-loihi chip weights already hold the activation shift
+        self.input_shift = chip.neuron.act_shift if arithmetic.lava else 0
         self.decay_c = np.int64(group.decay_c)
         self.c_bits = group.c_bits
         self.out_shift = group.out_shift
@@ -172,7 +176,7 @@ class AstrocyteState:
         n = self.neuron
         x = decay(self.c, self.decay_c, n.decay_u_offset, n.decay_bits)
         if total is not None:
-            x = x + (total << n.act_shift)
+            x = x + (total << self.input_shift)
         self.c = clip_symmetric(x, self.c_bits)
         self.log.record(self.name, "c", x, self.c)
         self.output = self.c >> self.out_shift
