@@ -70,6 +70,7 @@ class SynapseFormat:
     weight_mant_bits: int
     weight_exp_min: int
     weight_exp_max: int
+    mixed_weight_min: int
     delay_max: int
     graded_spike_bits: int
 

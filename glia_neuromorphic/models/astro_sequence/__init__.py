@@ -1,0 +1,38 @@
+"""Neuron-astrocyte associative sequence memory with astrocyte-driven transitions.
+
+Symmetric weights ``J_s`` store the memories; an astrocytic calcium trace of
+each neuron's activity drives the asymmetric weights ``gain * J_a`` that push
+the state from each memory to the next. Transitions need ``gain > 1`` and the
+dwell time scales with the astrocyte time constant.
+"""
+
+from __future__ import annotations
+
+from glia_neuromorphic.models.astro_sequence.params import AstroParams
+from glia_neuromorphic.models.astro_sequence.verify import verify
+
+__all__ = ["AstroParams", "build", "verify"]
+
+
+def build(target: str = "loihi2", precision: str = "fixed", seed: int = 0):
+    """Return the Lava processes of the digits sequence memory for ``target``.
+
+    The graph holds LIF neurons (on/off pairs), Dense synapses and the
+    Astrocyte process; ``precision`` selects float or fixed-point parameters.
+    """
+    from glia_neuromorphic.hwconfig import load_target
+    from glia_neuromorphic.models.astro_sequence.lava_graph import build_graph
+    from glia_neuromorphic.models.astro_sequence.network import design
+    from glia_neuromorphic.models.astro_sequence.patterns import (
+        corrupt,
+        digit_patterns,
+        sequence_weights,
+    )
+    from glia_neuromorphic.models.astro_sequence.verify import CUE_FLIP_FRACTION
+
+    params = AstroParams()
+    patterns = digit_patterns(64)
+    j_s, j_a = sequence_weights(patterns)
+    cue = corrupt(patterns[0], CUE_FLIP_FRACTION, seed=seed)
+    d = design(params, j_s, j_a, cue, load_target(target).chip)
+    return build_graph(d, precision).processes

@@ -1,0 +1,280 @@
+"""``glia verify astro-sequence``: rate model, float spiking and fixed point, compared.
+
+Three levels are run with one seed: (a) the float rate model, (b) the float
+spiking Lava graph and (c) the fixed-point Lava graph. The gate compares (c)
+with (b): the same recalled order, and every transition time within 10 %.
+The gap between (a) and (b) is reported, not gated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from glia_neuromorphic.errors import BackendError
+from glia_neuromorphic.hwconfig import load_target
+from glia_neuromorphic.models.astro_sequence import analysis
+from glia_neuromorphic.models.astro_sequence.network import design
+from glia_neuromorphic.models.astro_sequence.params import AstroParams
+from glia_neuromorphic.models.astro_sequence.patterns import (
+    corrupt,
+    digit_patterns,
+    sequence_weights,
+)
+
+#: Largest relative difference of a transition time, fixed point vs float spiking.
+TRANSITION_TOLERANCE = 0.10
+DEFAULT_STEPS = 6000
+CUE_FLIP_FRACTION = 0.1
+SUPPORTED = {("loihi2", "lava")}
+
+
+@dataclasses.dataclass
+class Check:
+    """One judged quantity: its value, the tolerance, and whether it gates."""
+
+    name: str
+    value: Any
+    tolerance: str
+    passed: bool
+    gate: bool = True
+
+
+@dataclasses.dataclass
+class VerifyResult:
+    """Outcome of a verify run; ``passed`` is True when every gate passed."""
+
+    checks: list[Check]
+    report: dict[str, Any]
+    out: Path
+
+    @property
+    def passed(self) -> bool:
+        """Return True when every gating check passed."""
+        return all(c.passed for c in self.checks if c.gate)
+
+
+def _recall_summary(rec: analysis.Recall, n_patterns: int) -> dict[str, Any]:
+    expected_next = {mu: (mu + 1) % n_patterns for mu in range(n_patterns)}
+    correct, total = rec.transitions(expected_next)
+    return {
+        "order": rec.order,
+        "times_s": [round(t, 4) for t in rec.times],
+        "correct_transitions": correct,
+        "transitions": total,
+        "max_overlap": rec.max_overlap(),
+        "peak_overlaps": [round(float(x), 4) for x in rec.peak_overlaps()],
+        "mixture_steps": analysis.mixture_steps(rec.overlaps),
+    }
+
+
+def compare_transitions(
+    reference: analysis.Recall,
+    candidate: analysis.Recall,
+    duration: float,
+    tolerance: float = TRANSITION_TOLERANCE,
+) -> dict[str, Any]:
+    """Compare recalled order and transition times of two runs.
+
+    The first entry (the cued memory) is not a transition and is skipped.
+    Relative differences are of the time since the start of the run, and of
+    each dwell (time between consecutive transitions, reported only). One run
+    may recall one memory more than the other when that memory arrives so
+    close to the end (``duration`` seconds) that the other run, within the
+    tolerance, would reach it after the run stopped.
+    """
+    n = min(len(reference.order), len(candidate.order))
+    same_order = reference.order[:n] == candidate.order[:n]
+    longer = reference if len(reference.order) > n else candidate
+    extra = len(longer.order) - n
+    if extra == 1 and longer.times[-1] < duration / (1.0 + tolerance):
+        same_order = False
+    elif extra > 1:
+        same_order = False
+    t_ref = np.asarray(reference.times[1:n])
+    t_can = np.asarray(candidate.times[1:n])
+    rel = np.abs(t_can - t_ref) / t_ref if t_ref.size else np.zeros(0)
+    dwell_ref = np.diff(reference.times[:n])
+    dwell_can = np.diff(candidate.times[:n])
+    dwell_rel = np.abs(dwell_can - dwell_ref) / dwell_ref if n > 1 else np.zeros(0)
+    return {
+        "same_order": bool(same_order),
+        "compared_transitions": int(t_ref.size),
+        "time_rel_diff": [round(float(x), 4) for x in rel],
+        "max_time_rel_diff": float(rel.max()) if rel.size else None,
+        "dwell_rel_diff": [round(float(x), 4) for x in dwell_rel],
+        "max_dwell_rel_diff": float(dwell_rel.max()) if dwell_rel.size else None,
+    }
+
+
+def run_levels(
+    params: AstroParams,
+    target: str,
+    steps: int,
+    seed: int,
+    console=None,
+) -> dict[str, Any]:
+    """Run the rate model, float spiking and fixed point; return runs and analyses."""
+    from glia_neuromorphic.models.astro_sequence.rate import run_rate
+
+    tgt = load_target(target)
+    patterns = digit_patterns(64)
+    j_s, j_a = sequence_weights(patterns, cyclic=True, pseudo_inverse=True)
+    cue = corrupt(patterns[0], CUE_FLIP_FRACTION, seed=seed)
+    d = design(params, j_s, j_a, cue, tgt.chip)
+
+    t0 = time.perf_counter()
+    rate = run_rate(params, j_s, j_a, cue, steps)
+    rate_time = time.perf_counter() - t0
+    rate_recall = analysis.recall(analysis.overlaps(rate.s, patterns), params.dt)
+
+    spiking = {}
+    for precision in ("float", "fixed"):
+        spiking[precision] = _run_with_progress(d, precision, steps, seed, console)
+    recalls = {}
+    for precision, run in spiking.items():
+        states = analysis.unit_activity(run["neurons.spikes"], params.tau_n, params.dt)
+        recalls[precision] = analysis.recall(
+            analysis.overlaps(states, patterns), params.dt
+        )
+    return {
+        "target": tgt,
+        "patterns": patterns,
+        "cue": cue,
+        "design": d,
+        "rate": rate,
+        "rate_time": rate_time,
+        "rate_recall": rate_recall,
+        "spiking": spiking,
+        "recalls": recalls,
+    }
+
+
+def _run_with_progress(d, precision, steps, seed, console):
+    from rich.progress import Progress
+
+    from glia_neuromorphic.models.astro_sequence.lava_graph import run_lava
+
+    label = {"float": "float spiking (Lava floating_pt)", "fixed": "fixed point"}
+    with Progress(console=console, transient=True, disable=console is None) as bar:
+        task = bar.add_task(label[precision], total=steps)
+
+        def progress(done, total):
+            bar.update(task, completed=done)
+
+        return run_lava(d, precision, steps, seed=seed, progress=progress)
+
+
+def verify(
+    target: str = "loihi2",
+    backend: str = "lava",
+    steps: int | None = None,
+    seed: int = 0,
+    out: Path | str = Path("out/verify"),
+    console=None,
+    params: AstroParams | None = None,
+) -> VerifyResult:
+    """Run the three levels, judge the gates, print a table and write the reports."""
+    from glia_neuromorphic.models.astro_sequence import report as report_mod
+
+    tgt = load_target(target)
+    if (tgt.chip.name, backend) not in SUPPORTED:
+        raise BackendError(
+            f"astro-sequence cannot run target {target!r} on backend {backend!r}; "
+            f"supported (chip, backend) pairs: {sorted(SUPPORTED)}"
+        )
+    params = params or AstroParams()
+    steps = DEFAULT_STEPS if steps is None else int(steps)
+    out = Path(out)
+    levels = run_levels(params, target, steps, seed, console=console)
+    n_patterns = levels["patterns"].shape[0]
+
+    rate_summary = _recall_summary(levels["rate_recall"], n_patterns)
+    float_summary = _recall_summary(levels["recalls"]["float"], n_patterns)
+    fixed_summary = _recall_summary(levels["recalls"]["fixed"], n_patterns)
+    duration = steps * params.dt
+    recalls = levels["recalls"]
+    gate = compare_transitions(recalls["float"], recalls["fixed"], duration)
+    cost = compare_transitions(levels["rate_recall"], recalls["float"], duration)
+    spikes_float = levels["spiking"]["float"]["neurons.spikes"]
+    spikes_fixed = levels["spiking"]["fixed"]["neurons.spikes"]
+    agreement = analysis.spike_count_agreement(spikes_float, spikes_fixed)
+
+    max_rel = gate["max_time_rel_diff"]
+    checks = [
+        Check(
+            "fixed point recalls the float spiking order",
+            " ".join(map(str, fixed_summary["order"])),
+            "same order",
+            gate["same_order"],
+        ),
+        Check(
+            "max transition time difference",
+            None if max_rel is None else round(max_rel, 4),
+            f"<= {TRANSITION_TOLERANCE:.0%}",
+            max_rel is not None and max_rel <= TRANSITION_TOLERANCE,
+        ),
+        Check(
+            "float spiking makes at least one transition",
+            float_summary["transitions"],
+            ">= 1",
+            float_summary["transitions"] >= 1,
+        ),
+        Check(
+            "spike-count agreement",
+            round(agreement, 4),
+            "reported",
+            True,
+            gate=False,
+        ),
+        Check(
+            "float spiking vs rate: max time difference",
+            None
+            if cost["max_time_rel_diff"] is None
+            else round(cost["max_time_rel_diff"], 4),
+            "reported",
+            True,
+            gate=False,
+        ),
+    ]
+    report = {
+        "schema_version": 1,
+        "model": "astro-sequence",
+        "target": tgt.summary(),
+        "backend": backend,
+        "seed": seed,
+        "steps": steps,
+        "dt": params.dt,
+        "params": dataclasses.asdict(params),
+        "input": {
+            "memories": "load_digits class means, centred, sign-binarized (10 x 64)",
+            "sequence": "0 -> 1 -> ... -> 9 -> 0 (cyclic, pseudo-inverse weights)",
+            "cue": f"digit 0 with {CUE_FLIP_FRACTION:.0%} of pixels flipped "
+            f"(seed {seed}) for {params.cue_steps} steps",
+        },
+        "quantization": levels["design"].quantization_summary(),
+        "levels": {
+            "rate": {**rate_summary, "wall_time_s": levels["rate_time"]},
+            "float_spiking": {
+                **float_summary,
+                "wall_time_s": levels["spiking"]["float"].metadata["wall_time_s"],
+            },
+            "fixed_point": {
+                **fixed_summary,
+                "wall_time_s": levels["spiking"]["fixed"].metadata["wall_time_s"],
+            },
+        },
+        "fixed_vs_float": {**gate, "spike_count_agreement": agreement},
+        "float_vs_rate": cost,
+        "checks": [dataclasses.asdict(c) for c in checks],
+        "passed": all(c.passed for c in checks if c.gate),
+    }
+    result = VerifyResult(checks, report, out)
+    report_mod.write_reports(result, levels, out)
+    if console is not None:
+        report_mod.print_table(result, console)
+    return result

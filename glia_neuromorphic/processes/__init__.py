@@ -1,0 +1,1 @@
+"""Custom Lava processes (with float and fixed-point models) and Nengo objects."""
