@@ -8,8 +8,8 @@ Each reference is tested only on what it models:
   included, since Lava runs them through its DelayDense.
 - nengo-loihi (1.1.0 emulator, ``loihi1``): no synaptic delays and no graded
   spikes, because its emulator has neither. Refractory periods are included.
-- Astrocyte groups are left out of both: nengo-loihi has none, and they are
-  checked against the project's own Lava process in test_emulator_astrocyte.py.
+- Astrocyte groups are tested against the project's own Lava ``Astrocyte``
+  process only (nengo-loihi has no astrocyte compartment).
 """
 
 import numpy as np
@@ -24,6 +24,7 @@ from glia_neuromorphic.emulator import emulate
 from glia_neuromorphic.emulator.compare import first_difference
 from glia_neuromorphic.hwconfig import load_chip
 from glia_neuromorphic.program import (
+    AstrocyteGroup,
     BiasSchedule,
     ChipProgram,
     CompartmentGroup,
@@ -137,6 +138,50 @@ def test_emulator_matches_lava(program):
 @given(programs("loihi1", delays=False, graded=False, refractory=True))
 def test_emulator_matches_nengo_loihi(program):
     reference = run_nengo_loihi(program, STEPS)
+    _assert_same(emulate(program, STEPS), reference, program)
+
+
+@st.composite
+def astrocyte_programs(draw):
+    """Spike source -> LIF -> astrocytes -> LIF, graded or binary output."""
+    program = draw(programs("loihi2", delays=False, graded=False, refractory=False))
+    rng = np.random.default_rng(program.metadata["seed"] + 1)
+    n_astro = draw(st.integers(1, 6))
+    program.add(
+        AstrocyteGroup(
+            "astro",
+            n=n_astro,
+            decay_c=int(_mix(rng, EXTREME_DECAYS, 0, 4095, 1)[0]),
+            out_shift=draw(st.integers(0, 12)),
+            c_bits=draw(st.sampled_from([16, 20, 24])),
+        )
+    )
+    n_a = program.groups["a"].n
+    n_src = program.groups["src"].n
+    for name, pre, post, shape in (
+        ("src_astro", "src", "astro", (n_astro, n_src)),
+        ("a_astro", "a", "astro", (n_astro, n_a)),
+        ("astro_b", "astro", "b", (program.groups["b"].n, n_astro)),
+    ):
+        program.add(
+            SynapseGroup(
+                name,
+                pre=pre,
+                post=post,
+                weights=_weights(rng, *shape, sparse=draw(st.booleans())),
+                weight_exp=draw(st.integers(-4, 4)),
+                sign_mode=draw(st.sampled_from(SIGN_MODES)),
+                num_message_bits=24 if pre == "astro" and draw(st.booleans()) else 0,
+            )
+        )
+    program.probe("astro", "c")
+    return program.validate()
+
+
+@settings(SETTINGS, max_examples=6)
+@given(astrocyte_programs())
+def test_emulator_matches_lava_astrocyte(program):
+    reference = run_lava(program, STEPS)
     _assert_same(emulate(program, STEPS), reference, program)
 
 

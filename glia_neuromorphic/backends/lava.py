@@ -10,7 +10,6 @@ schedules split the run into segments and set ``bias_mant`` in between.
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 import numpy as np
@@ -81,14 +80,19 @@ def _make_source(group: SpikeSource, steps: int):
 
 
 def _make_astrocyte(group: AstrocyteGroup, chip: ChipConfig):
-    try:
-        module = importlib.import_module("glia_neuromorphic.processes.astrocyte")
-    except ImportError as exc:
-        raise BackendError(
-            f"astrocyte group {group.name!r}: the Lava Astrocyte process is not "
-            f"available ({exc}); run the program on the emulator"
-        ) from exc
-    return module.Astrocyte.from_group(group, chip)
+    from glia_neuromorphic.processes.astrocyte import Astrocyte
+
+    return Astrocyte(
+        shape=(group.n,),
+        decay_c=group.decay_c,
+        out_shift=group.out_shift,
+        target=str(chip.path),
+        decay_bits=chip.neuron.decay_bits,
+        decay_offset=chip.neuron.decay_u_offset,
+        act_shift=chip.neuron.act_shift,
+        c_bits=group.c_bits,
+        name=group.name,
+    )
 
 
 def _make_synapse(group: SynapseGroup, chip: ChipConfig):
