@@ -29,6 +29,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+
     baseline = _peak_rss_mb()
     start = time.perf_counter()
     program = million("loihi2", args.n, args.fan_in, args.fraction, args.seed)
@@ -38,6 +39,7 @@ def main() -> None:
     start = time.perf_counter()
     result = emulator.run(args.steps)
     seconds = time.perf_counter() - start
+
     emit(
         {
             "benchmark": f"2 x {args.n:,} compartments, {args.fan_in} CSR synapses "

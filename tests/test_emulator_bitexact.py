@@ -73,11 +73,13 @@ def programs(draw, target, *, delays, graded, refractory):
     rng = np.random.default_rng(seed)
     sizes = {k: draw(st.integers(1, 10)) for k in ("src", "a", "b")}
     program = ChipProgram(metadata={"target": target, "seed": seed})
+
     spikes = rng.random((STEPS, sizes["src"])) < draw(st.floats(0.05, 0.6))
     steps, indices = np.nonzero(spikes)
     program.add(SpikeSource("src", n=sizes["src"], steps=steps + 1, indices=indices))
     program.add(_lif(rng, "a", sizes["a"], refractory))
     program.add(_lif(rng, "b", sizes["b"], refractory))
+
     edges = [("src", "a")] + [
         e for e in (("a", "b"), ("b", "a"), ("a", "a")) if draw(st.booleans())
     ]
@@ -100,6 +102,7 @@ def programs(draw, target, *, delays, graded, refractory):
                 num_message_bits=draw(st.sampled_from([0, 8])) if graded else 0,
             )
         )
+
     if draw(st.booleans()):
         program.add(
             BiasSchedule(

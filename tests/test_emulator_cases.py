@@ -52,7 +52,7 @@ def _single_input(target, weight, *, decay_u, weight_exp=0, spike_step=1, **kw):
     return program
 
 
-# --- B05: integer current decay rounds toward zero every step ---------------
+# --- integer current decay rounds toward zero every step ---------------
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -71,7 +71,7 @@ def test_decay_series_rounds_down(target, decay_u, expected):
     assert list(u[1:]) == expected
 
 
-# --- B04: one step of latency for every spike --------------------------------
+# --- one step of latency for every spike --------------------------------
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -99,7 +99,7 @@ def test_chain_fires_one_step_apart(target):
     assert steps == [[t0], [t0 + 1], [t0 + 2]]
 
 
-# --- B10: recurrent loops take one step and never block --------------------
+# --- recurrent loops take one step and never block --------------------
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -168,7 +168,7 @@ def test_contracting_rnn_runs_bounded(target, rng):
     )
 
 
-# --- B12: large fan-in overflows the input registers --------------------------
+# --- large fan-in overflows the input registers --------------------------
 
 
 def _fan_in(target, n_inputs, mantissa, sign_mode):
@@ -240,7 +240,7 @@ def test_fan_in_reference_warns_and_counts():
     assert emulate(program, 5).counters["n.accumulator"]["count"] == 1
 
 
-# --- B15: negative weights inhibit ------------------------------------------
+# --- negative weights inhibit ------------------------------------------
 
 
 def _inhibited(target, sign, sign_mode="mixed"):
@@ -285,12 +285,14 @@ def test_negative_weight_in_excitatory_format_is_counted():
     assert np.all(run["n.u"][:, 0] == 0)
 
 
-# --- B01: all-zero weights ----------------------------------------------------
+# --- all-zero weights ----------------------------------------------------
 
 
 @pytest.mark.parametrize("target", TARGETS)
 @pytest.mark.parametrize(
-    "weights", [np.zeros((3, 4)), -np.zeros((3, 4)), np.zeros((1, 1))], ids=str
+    "weights",
+    [np.zeros((3, 4)), -np.zeros((3, 4)), np.zeros((1, 1))],
+    ids=["zeros", "negative-zeros", "one-zero"],
 )
 def test_zero_weights_leave_u_at_zero(target, weights):
     n_post, n_pre = weights.shape

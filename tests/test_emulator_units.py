@@ -97,6 +97,7 @@ def test_astrocyte_trace_hand_computed(target):
         )
     )
     program.add(CompartmentGroup("n", n=1, decay_u=4095, vth=2**17 - 1))
+
     graded = 8 if target == "loihi2" else 0
     program.add(
         SynapseGroup(
@@ -110,6 +111,7 @@ def test_astrocyte_trace_hand_computed(target):
     )
     program.probe("astro", "c")
     program.probe("n", "u")
+
     run = emulate(program, 6)
     c = [256, 128, 64, 32, 16]
     assert list(run["astro.c"][:, 0]) == [0, *c]

@@ -57,8 +57,8 @@ def _make_lif(group: CompartmentGroup):
             f"compartment group {group.name!r}: refract_delay > 1, but lava-nc "
             "0.10 has no fixed-point refractory LIF; run it on the emulator"
         )
-    # du, dv and vth are (1,) Vars in Lava; the bit-accurate model broadcasts
-    # per-compartment arrays, so one LIF holds the whole group.
+    # du, dv and vth are (1,) Vars in Lava, but the bit-accurate model
+    # broadcasts per-compartment arrays, so one LIF process runs the group.
     return LIF(
         shape=(group.n,),
         du=group.decay_u.copy(),

@@ -1,11 +1,11 @@
 """Run a chip program on nengo-loihi's emulator, built from its integer parameters.
 
-Each compartment group becomes a ``LoihiBlock`` whose compartments hold the
-program's integers in nengo-loihi's units (threshold ``vth << vth_shift``,
-bias ``bias_mant`` shifted by ``bias_exp``, full-range ``vmin``/``vmax``);
-each synapse group a ``Synapse`` plus the ``Axon`` of its pre group, whose
-weights go through nengo-loihi's own ``discretize_weights``; each spike source
-a ``SpikeInput``. ``nengo_loihi.emulator.EmulatorInterface`` runs the model.
+Each compartment group becomes a ``LoihiBlock`` whose compartments store the
+program's integers in nengo-loihi's units: threshold ``vth << vth_shift``,
+bias ``bias_mant`` shifted by ``bias_exp``, and full-range ``vmin``/``vmax``.
+Each synapse group becomes a ``Synapse`` plus the ``Axon`` of its pre group,
+and its weights go through nengo-loihi's own ``discretize_weights``. Each
+spike source becomes a ``SpikeInput``. ``EmulatorInterface`` runs the model.
 """
 
 from __future__ import annotations

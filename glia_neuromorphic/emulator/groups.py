@@ -5,9 +5,12 @@ Two arithmetic modes implement the compartment update of a reference:
 ``lava``
     lava-nc 0.10 ``PyLifModelBitAcc``. The input (already shifted by the
     synapse's weight exponent) is shifted by ``act_shift`` and added to the
-    decayed current in 32-bit arithmetic; the current then wraps *once* by
-    ``2**u_bits`` (see :func:`~glia_neuromorphic.emulator.arithmetic.wrap_once`);
-    the voltage sum is 32-bit and clipped to ``+/-(2**(v_bits-1) - 1)``.
+    decayed current in 32-bit arithmetic. The current then wraps *once* by
+    ``2**u_bits``: a value above ``2**(u_bits-1)`` loses ``2**u_bits``, a
+    value at or below ``-2**(u_bits-1)`` gains it, so ``-2**(u_bits-1)``
+    becomes ``+2**(u_bits-1)`` and a value more than one period out stays
+    out of range. The voltage sum is 32-bit and clipped to
+    ``+/-(2**(v_bits-1) - 1)``.
 ``nengo-loihi``
     nengo-loihi 1.1.0 ``CompartmentState.update``. The input (chip weights
     already hold the activation shift) wraps in the ``accumulator_bits``
@@ -149,12 +152,13 @@ class LifState:
 class AstrocyteState:
     """Calcium trace and graded output of one astrocyte group.
 
-    Each step ``c`` decays like a compartment current (with the chip's current
-    decay offset), gains its input in compartment-current units (``input <<
-    act_shift`` in Lava mode, where the synapses send unshifted sums), is
-    clipped to ``+/-(2**(c_bits-1) - 1)``, and ``c >> out_shift`` is sent as a
-    graded spike. A binary synapse from an astrocyte sees a spike wherever the
-    output is non-zero, as Lava's Dense does with ``num_message_bits = 0``.
+    Each step ``c`` decays like a compartment current, with the chip's current
+    decay offset. It then gains its input in compartment-current units: in
+    Lava mode the synapses send unshifted sums, so the input is shifted by
+    ``act_shift`` first. ``c`` is clipped to ``+/-(2**(c_bits-1) - 1)`` and
+    ``c >> out_shift`` is sent as a graded spike. A binary synapse from an
+    astrocyte sees a spike wherever the output is non-zero, as Lava's Dense
+    does with ``num_message_bits = 0``.
     """
 
     def __init__(self, group: AstrocyteGroup, chip: ChipConfig, arithmetic):
