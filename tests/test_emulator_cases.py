@@ -17,6 +17,7 @@ from glia_neuromorphic.emulator import emulate
 from glia_neuromorphic.emulator.compare import first_difference
 from glia_neuromorphic.errors import RegisterOverflowError
 from glia_neuromorphic.program import (
+    BiasSchedule,
     ChipProgram,
     CompartmentGroup,
     SpikeSource,
@@ -324,3 +325,41 @@ def test_refractory_holds_voltage_at_zero(target):
     assert list(np.flatnonzero(run["n.spikes"][:, 0]) + 1) == [2, 6, 10]
     if target == "loihi1":
         assert first_difference(run, run_nengo_loihi(program, 10)) is None
+
+
+# --- degenerate programs -------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_empty_program_runs(target):
+    program = ChipProgram(metadata={"target": target})
+    run = emulate(program, 10)
+    assert run.data == {}
+    assert run.metadata["steps"] == 10
+    assert REFERENCES[target](program, 10).data == {}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_unconnected_groups_with_schedule(target):
+    program = ChipProgram(metadata={"target": target})
+    program.add(CompartmentGroup("a", n=2, vth=10, bias_mant=[100, 50], bias_exp=2))
+    program.add(CompartmentGroup("b", n=3, vth=10, bias_mant=[100, 50, 7], bias_exp=3))
+    program.add(
+        BiasSchedule(
+            "cue", target="b", start_steps=[1, 4], bias_mant=[[1, 2, 3], [9, 0, -40]]
+        )
+    )
+    program.probe("a", "v")
+    program.probe("b", "v")
+    run = _run_both(program, 8)
+    assert list(run["b.v"][:, 0]) == [8, 16, 24, 96, 168, 240, 312, 384]
+    assert list(run["b.v"][:, 2]) == [24, 48, 72, -248, -568, -888, -1208, -1528]
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_zero_steps_give_empty_probes(target):
+    program = ChipProgram(metadata={"target": target})
+    program.add(CompartmentGroup("a", n=2))
+    program.probe("a", "u")
+    assert emulate(program, 0)["a.u"].shape == (0, 2)
+    assert REFERENCES[target](program, 0)["a.u"].shape == (0, 2)

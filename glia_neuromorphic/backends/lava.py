@@ -15,6 +15,7 @@ import logging
 import numpy as np
 import scipy.sparse
 
+from glia_neuromorphic.backends._common import empty_probe_data
 from glia_neuromorphic.errors import BackendError
 from glia_neuromorphic.hwconfig import ChipConfig, Target
 from glia_neuromorphic.program import (
@@ -272,7 +273,10 @@ def run_lava(
             f"target {chip.name!r} follows {chip.reference!r}, not Lava; use the "
             "nengo-loihi backend or a Loihi 2 target"
         )
-    data = LavaRun(program, chip, steps).run() if steps > 0 else {}
+    if steps > 0:
+        data = LavaRun(program, chip, steps).run()
+    else:
+        data = empty_probe_data(program.validate())
     return RunResult(
         data=data,
         dt=float(program.metadata.get("dt", 0.001)),

@@ -15,6 +15,7 @@ import warnings
 import numpy as np
 import scipy.sparse
 
+from glia_neuromorphic.backends._common import empty_probe_data
 from glia_neuromorphic.emulator.arithmetic import shift
 from glia_neuromorphic.errors import BackendError
 from glia_neuromorphic.hwconfig import ChipConfig, Target
@@ -169,6 +170,10 @@ class NengoLoihiRun:
         """Run ``steps`` steps; return the probe data and the overflow warnings."""
         from nengo_loihi.emulator import EmulatorInterface
 
+        if not self.blocks:
+            # nengo-loihi's emulator needs at least one block
+            return self._collect(None, steps), 0
+
         class _Interface(EmulatorInterface):
             strict = self.strict
 
@@ -257,7 +262,10 @@ def run_nengo_loihi(
                 "only (num_message_bits must be 0)"
             )
     run = NengoLoihiRun(program, chip, strict=strict)
-    data, overflows = run.run(steps)
+    if steps > 0:
+        data, overflows = run.run(steps)
+    else:
+        data, overflows = empty_probe_data(program), 0
     return RunResult(
         data=data,
         dt=float(program.metadata.get("dt", 0.001)),
