@@ -21,8 +21,11 @@ from glia_neuromorphic.program import SynapseGroup
 SIGN_MODES = ("mixed", "excitatory", "inhibitory")
 
 #: A delay slice is stored dense when at least this fraction of its entries is
-#: non-zero; below it CSR wins (measured with benchmarks/run_all.py on 4000x4000).
-DENSE_MIN_DENSITY = 0.25
+#: non-zero, otherwise as CSR. Timing both gather kernels on 4000 x 4000
+#: matrices with 10 % and 50 % of the rows active put the crossover between 5
+#: and 10 % density; at 10 % the dense int16 matrix takes about twice the
+#: memory of the CSR one.
+DENSE_MIN_DENSITY = 0.1
 
 
 @dataclasses.dataclass
