@@ -340,13 +340,17 @@ def test_empty_program_runs(target):
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_unconnected_groups_with_schedule(target):
+@pytest.mark.parametrize("first_start", [0, 1])
+def test_unconnected_groups_with_schedule(target, first_start):
     program = ChipProgram(metadata={"target": target})
     program.add(CompartmentGroup("a", n=2, vth=10, bias_mant=[100, 50], bias_exp=2))
     program.add(CompartmentGroup("b", n=3, vth=10, bias_mant=[100, 50, 7], bias_exp=3))
     program.add(
         BiasSchedule(
-            "cue", target="b", start_steps=[1, 4], bias_mant=[[1, 2, 3], [9, 0, -40]]
+            "cue",
+            target="b",
+            start_steps=[first_start, 4],
+            bias_mant=[[1, 2, 3], [9, 0, -40]],
         )
     )
     program.probe("a", "v")

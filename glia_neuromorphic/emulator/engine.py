@@ -164,9 +164,10 @@ class Emulator:
                 ring[(self.t + 1 + delay) % ring.shape[0]] += total
 
     def _apply_schedule(self, schedule: BiasSchedule) -> None:
-        hits = np.flatnonzero(schedule.start_steps == self.t)
-        if hits.size:
-            self.states[schedule.target].set_bias_mant(schedule.bias_mant[hits[-1]])
+        """Switch to the row that starts at this step (at step 1: any earlier one)."""
+        rows = np.flatnonzero(schedule.start_steps <= self.t)
+        if rows.size and (self.t == 1 or schedule.start_steps[rows[-1]] == self.t):
+            self.states[schedule.target].set_bias_mant(schedule.bias_mant[rows[-1]])
 
     def run(
         self, steps: int, progress: Callable[[int], None] | None = None
