@@ -17,6 +17,7 @@ from glia_neuromorphic.emulator import emulate
 from glia_neuromorphic.emulator.compare import first_difference
 from glia_neuromorphic.errors import RegisterOverflowError
 from glia_neuromorphic.program import (
+    AstrocyteGroup,
     BiasSchedule,
     ChipProgram,
     CompartmentGroup,
@@ -367,3 +368,43 @@ def test_zero_steps_give_empty_probes(target):
     program.probe("a", "u")
     assert emulate(program, 0)["a.u"].shape == (0, 2)
     assert REFERENCES[target](program, 0)["a.u"].shape == (0, 2)
+
+
+def test_graded_sum_wraps_before_exponent_shift():
+    """Lava's int32 graded product wraps before a negative weight exponent."""
+    program = ChipProgram(metadata={"target": "loihi2"})
+    program.add(SpikeSource("src", n=1, steps=range(1, 11), indices=[0] * 10))
+    program.add(AstrocyteGroup("astro", n=3, decay_c=0, out_shift=0, c_bits=24))
+    program.add(
+        SynapseGroup(
+            "drive",
+            pre="src",
+            post="astro",
+            weights=[[255]] * 3,
+            weight_exp=7,
+            sign_mode="excitatory",
+        )
+    )
+    program.add(CompartmentGroup("n", n=1, decay_u=4095, vth=VTH_MAX))
+    program.add(
+        SynapseGroup(
+            "graded",
+            pre="astro",
+            post="n",
+            weights=[[255] * 3],
+            weight_exp=-3,
+            sign_mode="excitatory",
+            num_message_bits=24,
+        )
+    )
+    program.probe("astro", "c")
+    program.probe("n", "u")
+    run = _run_both(program, 10)
+    c_max = 2**23 - 1
+    assert run["astro.c"][-1, 0] == c_max
+    # 3 * 255 * c_max wraps in int32, is shifted right by 3, then left by 6
+    # in 32-bit arithmetic, and finally wraps once by 2**24
+    total = 3 * 255 * c_max - 2**32
+    x = ((total >> 3) << 6) % 2**32
+    x = x - 2**32 if x >= 2**31 else x
+    assert run["n.u"][-1, 0] == x + 2**24

@@ -187,6 +187,10 @@ class EmulatedSynapses:
         self.post = group.post
         self.graded = group.num_message_bits > 0
         self.lava = cfg.reference == "lava"
+        # Lava's Dense and Sparse form graded sums with an int32 matrix
+        # product, which wraps before the exponent shift; DelayDense sums in
+        # int64 and wraps only later, in its int32 buffer.
+        self.wrap_graded_sum = self.graded and group.delays is None
         self.weight_exp = group.weight_exp
         self.n_post = group.shape[0]
 
@@ -246,8 +250,7 @@ class EmulatedSynapses:
             total = np.zeros(self.n_post, dtype=np.int64)
             piece.accumulate(active, payload, total)
             if self.lava:
-                if self.graded:
-                    # Lava computes graded input with an int32 matrix product.
+                if self.wrap_graded_sum:
                     total = wrap_signed(total, 32)
                 total = shift(total, self.weight_exp)
             result.append((piece.delay, total))
