@@ -65,6 +65,7 @@ def run_emulate_command(
         "dt": result.dt,
         "strict": strict,
         "seconds": seconds,
+        "steps_per_s": steps / seconds if seconds > 0 else None,
         "probes": {key: list(value.shape) for key, value in result.data.items()},
         "counters": result.counters,
     }
