@@ -124,7 +124,7 @@ def _assert_same(emulated, reference, program):
 
 
 SETTINGS = settings(
-    max_examples=12,
+    max_examples=10,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
