@@ -386,6 +386,7 @@ def test_graded_sum_wraps_before_exponent_shift():
         )
     )
     program.add(CompartmentGroup("n", n=1, decay_u=4095, vth=VTH_MAX))
+
     program.add(
         SynapseGroup(
             "graded",
@@ -399,6 +400,7 @@ def test_graded_sum_wraps_before_exponent_shift():
     )
     program.probe("astro", "c")
     program.probe("n", "u")
+
     run = _run_both(program, 10)
     c_max = 2**23 - 1
     assert run["astro.c"][-1, 0] == c_max

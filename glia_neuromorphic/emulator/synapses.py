@@ -23,7 +23,7 @@ SIGN_MODES = ("mixed", "excitatory", "inhibitory")
 #: A delay slice is stored dense when at least this fraction of its entries is
 #: non-zero, otherwise as CSR. Timing both gather kernels on 4000 x 4000
 #: matrices with 10 % and 50 % of the rows active put the crossover between 5
-#: and 10 % density; at 10 % the dense int16 matrix takes about twice the
+#: and 10 % density. At 10 % the dense int16 matrix takes about twice the
 #: memory of the CSR one.
 DENSE_MIN_DENSITY = 0.1
 
@@ -41,10 +41,10 @@ def lava_weights(
 ) -> tuple[np.ndarray, WeightReport]:
     """Clip and truncate mantissas as lava-nc 0.10's bit-accurate Dense does.
 
-    Lava clips to ``[-2**b, 2**b - 1]`` (mixed), ``[0, 2**b - 1]``
-    (excitatory) or ``[-(2**b - 1), 0]`` (inhibitory) with ``b`` the
-    mantissa width, then drops ``1`` low bit in mixed mode (flooring odd
-    values, so 255 becomes 254 and -3 becomes -4).
+    With ``b`` the mantissa width, Lava clips to ``[-2**b, 2**b - 1]``
+    (mixed), ``[0, 2**b - 1]`` (excitatory) or ``[-(2**b - 1), 0]``
+    (inhibitory). In mixed mode it then drops the lowest bit, which floors odd
+    values: 255 becomes 254 and -3 becomes -4.
     """
     bits = cfg.synapse.weight_mant_bits
     w = mantissas.astype(np.int64)
