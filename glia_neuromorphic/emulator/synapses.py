@@ -191,6 +191,7 @@ class EmulatedSynapses:
         # product, which wraps before the exponent shift; DelayDense sums in
         # int64 and wraps only later, in its int32 buffer.
         self.wrap_graded_sum = self.graded and group.delays is None
+        self.accumulator_bits = cfg.neuron.accumulator_bits
         self.weight_exp = group.weight_exp
         self.n_post = group.shape[0]
 
@@ -251,7 +252,7 @@ class EmulatedSynapses:
             piece.accumulate(active, payload, total)
             if self.lava:
                 if self.wrap_graded_sum:
-                    total = wrap_signed(total, 32)
+                    total = wrap_signed(total, self.accumulator_bits)
                 total = shift(total, self.weight_exp)
             result.append((piece.delay, total))
         return result
