@@ -217,3 +217,26 @@ def test_first_difference_names_step(target):
     diff = first_difference(left, right)
     assert (diff.probe, diff.step, diff.compartment) == ("a.v", 4, 1)
     assert "step 4, compartment 1" in str(diff)
+
+
+MANY = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@pytest.mark.slow
+@MANY
+@given(programs("loihi2", delays=True, graded=True, refractory=False))
+def test_emulator_matches_lava_many(program):
+    reference = run_lava(program, STEPS)
+    _assert_same(emulate(program, STEPS), reference, program)
+
+
+@pytest.mark.slow
+@MANY
+@given(programs("loihi1", delays=False, graded=False, refractory=True))
+def test_emulator_matches_nengo_loihi_many(program):
+    reference = run_nengo_loihi(program, STEPS)
+    _assert_same(emulate(program, STEPS), reference, program)

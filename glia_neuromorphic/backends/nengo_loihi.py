@@ -67,6 +67,9 @@ def _make_synapse(group: SynapseGroup, chip: ChipConfig):
     n_post, n_pre = group.shape
     synapse = Synapse(n_pre, label=group.name)
     weights = group.weights
+    if scipy.sparse.issparse(weights) and weights.nnz == 0:
+        # nengo-loihi cannot size the index field of a synapse with no entries
+        weights = weights.toarray()
     if scipy.sparse.issparse(weights):
         pre_major = scipy.sparse.csr_matrix(weights.T, dtype=np.float32)
     else:
