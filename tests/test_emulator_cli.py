@@ -7,7 +7,12 @@ import pytest
 
 from glia_neuromorphic.cli import main
 from glia_neuromorphic.emulator import emulate
-from glia_neuromorphic.program import ChipProgram, CompartmentGroup
+from glia_neuromorphic.program import (
+    ChipProgram,
+    CompartmentGroup,
+    SpikeSource,
+    SynapseGroup,
+)
 
 
 def _saved_program(tmp_path):
@@ -39,3 +44,28 @@ def test_emulate_command_missing_program(tmp_path, capsys):
         main(["emulate", str(tmp_path / "none.gliaprog"), "--steps", "5"])
     assert exit_info.value.code == 6
     assert "not found" in capsys.readouterr().err
+
+
+def test_emulate_command_strict_overflow(tmp_path, capsys):
+    program = ChipProgram(metadata={"target": "loihi1"})
+    program.add(SpikeSource("src", n=512, steps=[1] * 512, indices=range(512)))
+    program.add(CompartmentGroup("n", n=1, decay_u=4095, vth=2**17 - 1))
+    program.add(
+        SynapseGroup(
+            "fan_in",
+            pre="src",
+            post="n",
+            weights=np.full((1, 512), 255),
+            sign_mode="excitatory",
+        )
+    )
+    path = program.save(tmp_path / "fan_in")
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["emulate", str(path), "--steps", "3", "--out", str(out), "--strict"])
+    assert exit_info.value.code == 8
+    message = capsys.readouterr().err
+    assert "'n'" in message
+    assert "accumulator" in message
+    assert "step 2" in message
+    assert not out.exists()
