@@ -59,3 +59,11 @@ class RegisterOverflowError(GliaError, ArithmeticError):
     """A register wrapped or clipped during a strict emulator run."""
 
     exit_code = 8
+
+
+class GliaWarning(UserWarning):
+    """Base class of warnings issued by glia_neuromorphic."""
+
+
+class OverflowRiskWarning(GliaWarning):
+    """A register can leave its range at run time (it then wraps or clips)."""
