@@ -82,6 +82,39 @@ def verify(
     raise typer.Exit(0 if result.passed else 1)
 
 
+@app.command("emulate")
+def emulate_command(
+    program_file: Path = typer.Argument(..., help="Chip program file (.gliaprog)."),
+    steps: int = typer.Option(..., min=0, help="Number of time steps to run."),
+    seed: int = typer.Option(0, help="Seed recorded with the run."),
+    out: Path = typer.Option(
+        Path("out/emulate"), help="Directory for probes.npz and summary.json."
+    ),
+    target: str = typer.Option(
+        None, help="hw_configs target (default: the program's own target)."
+    ),
+    strict: bool = typer.Option(
+        False, help="Stop with an error at the first register wrap or clip."
+    ),
+) -> None:
+    """Run a saved chip program on the bit-exact emulator and write its probes."""
+    from glia_neuromorphic.emulator.cli_run import run_emulate_command
+
+    summary = run_emulate_command(
+        program_file,
+        steps,
+        seed=seed,
+        out=out,
+        target=target,
+        strict=strict,
+        console=console,
+    )
+    console.print(
+        f"{summary['steps']} steps on {summary['target']} ({summary['mode']} "
+        f"arithmetic) in {summary['seconds']:.2f} s; wrote {out}"
+    )
+
+
 @app.command("compile")
 def compile_command(
     model: str = typer.Argument(

@@ -55,6 +55,12 @@ class FidelityError(GliaError, AssertionError):
     exit_code = 10
 
 
+class RegisterOverflowError(GliaError, ArithmeticError):
+    """A register wrapped or clipped during a strict emulator run."""
+
+    exit_code = 8
+
+
 class GliaWarning(UserWarning):
     """Base class of warnings issued by glia_neuromorphic."""
 
