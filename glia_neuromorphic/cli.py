@@ -100,6 +100,7 @@ def emulate_command(
     """Run a saved chip program on the bit-exact emulator and write its probes."""
     from glia_neuromorphic.emulator.cli_run import run_emulate_command
 
+    check_seed(seed, "--seed")
     summary = run_emulate_command(
         program_file,
         steps,

@@ -25,6 +25,7 @@ and it does not decide whether a fixed-point run passes.
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -242,6 +243,10 @@ class Signature:
         before judging, such as decoded values or pattern overlaps. Each is
         added to the run's data under ``name``, so tolerances and plots can
         read it.
+    expected_wraps : tuple of str
+        ``group.register`` patterns (``fnmatch`` syntax, e.g. ``"lif*.u"``)
+        whose two's-complement wraparound the model relies on. Any other
+        register that wraps in a run fails the ``no silent wraparound`` gate.
     description : str
         One line for reports.
     """
@@ -255,8 +260,10 @@ class Signature:
         default_factory=dict
     )
     description: str = ""
+    expected_wraps: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        self.expected_wraps = tuple(self.expected_wraps)
         if not self.tolerances:
             raise ValidationError(f"signature {self.name!r} declares no tolerance")
         clash = set(self.task_scores) & set(PAIR_METRICS)
@@ -439,7 +446,68 @@ def judge(signature: Signature, runs: Mapping[str, RunResult]) -> Judgement:
             continue
         computed = _compute(signature, tol, prepared)
         results.append(_check(tol, computed))
+    for level, run in prepared.items():
+        wraps = silent_wraps(run, signature.expected_wraps)
+        if wraps is not None:
+            results.append(_wrap_result(level, wraps))
     return Judgement(signature.name, results, prepared)
+
+
+#: Name of the gate that fails when a register wraps without being declared.
+WRAP_CHECK = "no silent wraparound"
+
+
+def silent_wraps(
+    run: RunResult, expected: Sequence[str] = ()
+) -> dict[str, dict[str, Any]] | None:
+    """Return the wrap-policy registers of ``run`` that wrapped unexpectedly.
+
+    ``run.counters`` maps ``group.register`` to ``{"policy", "count", ...}``
+    (the emulator's format). Registers matching a pattern in ``expected`` are
+    left out. Returns None if the run counts no wrap-policy register at all
+    (float runs, or backends without counters), so nothing can be judged.
+    """
+    wrap_counters = {
+        key: entry
+        for key, entry in run.counters.items()
+        if isinstance(entry, Mapping) and entry.get("policy") == "wrap"
+    }
+    if not wrap_counters:
+        return None
+    return {
+        key: dict(entry)
+        for key, entry in sorted(wrap_counters.items())
+        if entry.get("count")
+        and not any(fnmatch.fnmatchcase(key, pattern) for pattern in expected)
+    }
+
+
+def _wrap_result(level: str, wraps: Mapping[str, Mapping[str, Any]]) -> MetricResult:
+    parts = [
+        f"{key} wrapped {entry['count']} time(s), first at step "
+        f"{entry.get('first_step')}"
+        for key, entry in wraps.items()
+    ]
+    detail = (
+        "; ".join(parts) + "; the run depends on two's-complement wraparound: "
+        "rescale weights or inputs, or declare the register in "
+        "Signature.expected_wraps if the model relies on it"
+        if parts
+        else "no undeclared register wrapped"
+    )
+    return MetricResult(
+        name=WRAP_CHECK,
+        metric="wrap_count",
+        levels=(level,),
+        probe=None,
+        value=float(sum(int(entry["count"]) for entry in wraps.values())),
+        unit="wraps",
+        comparison="==",
+        threshold=0.0,
+        gate=True,
+        passed=not parts,
+        detail=detail,
+    )
 
 
 def _compute(signature: Signature, tol: Tolerance, runs: Mapping) -> MetricValue:
