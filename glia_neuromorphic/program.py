@@ -66,6 +66,8 @@ class Group:
     """
 
     kind: ClassVar[str] = "group"
+    #: Variables a probe can record on this kind of group.
+    probe_variables: ClassVar[tuple[str, ...]] = ()
     name: str
 
     def validate(self, program: ChipProgram) -> None:
@@ -153,6 +155,7 @@ class CompartmentGroup(Group):
     """
 
     kind: ClassVar[str] = "lif"
+    probe_variables: ClassVar[tuple[str, ...]] = ("spikes", "u", "v")
     n: int = 0
     decay_u: np.ndarray = None
     decay_v: np.ndarray = None
@@ -291,6 +294,7 @@ class AstrocyteGroup(Group):
     """
 
     kind: ClassVar[str] = "astrocyte"
+    probe_variables: ClassVar[tuple[str, ...]] = ("c",)
     n: int = 0
     decay_c: int = 0
     out_shift: int = 0
@@ -310,6 +314,7 @@ class SpikeSource(Group):
     """External spikes: source ``indices[k]`` fires at step ``steps[k]`` (1-based)."""
 
     kind: ClassVar[str] = "spike_source"
+    probe_variables: ClassVar[tuple[str, ...]] = ("spikes",)
     n: int = 0
     steps: np.ndarray = None
     indices: np.ndarray = None
@@ -434,6 +439,14 @@ class ChipProgram:
                 raise ValidationError(
                     f"probe on {spec.target!r}: group not found; known groups: "
                     f"{sorted(self.groups)}"
+                )
+            group = self.groups[spec.target]
+            if spec.variable not in group.probe_variables:
+                allowed = list(group.probe_variables)
+                hint = f"use one of {allowed}" if allowed else "probe its post group"
+                raise ValidationError(
+                    f"probe '{spec.target}.{spec.variable}': a {group.kind} group "
+                    f"records no {spec.variable!r}; {hint}"
                 )
         return self
 

@@ -107,6 +107,36 @@ def _check_encoders(network: Any) -> None:
             )
 
 
+def _run_host(host: Any, steps: int) -> None:
+    """Run the host simulator that precomputes chip input, naming a failing step."""
+    import nengo
+
+    try:
+        host.run_steps(steps)
+    except nengo.exceptions.SimulationError as exc:
+        # the host simulator counts completed steps; the failing one is next
+        step = int(host.n_steps) + 1
+        raise ValidationError(
+            f"host input failed at step {step} (t = {step * host.dt:g} s): {exc}; "
+            "make the Node's output finite at every step"
+        ) from exc
+
+
+def _check_synapse_taus(network: Any) -> None:
+    """Raise naming the first connection whose synapse has a non-finite tau.
+
+    nengo accepts ``Lowpass(inf)``, and nengo-loihi turns it into a decay of 0
+    (a filter that never forgets), which is rejected here as a likely mistake.
+    """
+    for conn in network.all_connections:
+        tau = getattr(conn.synapse, "tau", None)
+        if tau is not None and not np.isfinite(tau):
+            raise ValidationError(
+                f"{conn}: synapse tau is {tau}; give a finite time constant in "
+                "seconds (or synapse=None for no filter)"
+            )
+
+
 def _build(network: Any, dt: float, seed: int | None):
     """Build ``network`` with nengo-loihi without discretizing; return the simulator."""
     import nengo
@@ -203,6 +233,7 @@ def from_nengo(
         report.notes.append("network has no ensembles: the program is empty")
         return program.validate(), report
 
+    _check_synapse_taus(network)
     sim = _build(network, dt, seed)
     try:
         model = sim.model
@@ -535,7 +566,7 @@ class _Converter:
             for t, idxs in inp.spikes.items():
                 spikes.setdefault(id(inp), []).append((np.full(len(idxs), t), idxs))
         if senders:
-            sim.sims["host_pre"].run_steps(steps)
+            _run_host(sim.sims["host_pre"], steps)
             # NOTE: reads nengo-loihi's private runner queues, the only place the
             # precomputed host spikes are kept (nengo-loihi 1.1.0)
             queues = sim._runner.queues

@@ -1,11 +1,15 @@
 """docs/errors.md matches the CLI: each row's exit code and message prefix."""
 
+import io
 import json
 import re
 import shlex
+import zipfile
 from pathlib import Path
 
 import pytest
+
+from glia_neuromorphic.program import ChipProgram, CompartmentGroup
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "errors.md"
 
@@ -75,40 +79,70 @@ def parse_rows() -> list[dict[str, str]]:
 ROWS = parse_rows()
 
 
-def prepare_file(description: str, tmp_path: Path) -> Path:
-    """Create the file or directory that FILE(description) stands for."""
+def small_program() -> ChipProgram:
+    program = ChipProgram(metadata={"target": "loihi2", "dt": 0.001})
+    program.add(CompartmentGroup("lif", n=2, vth=[10, 20]))
+    program.probe("lif", "spikes")
+    return program
+
+
+def prepare_file(description: str, base: Path) -> Path:
+    """Create, under ``base``, what FILE(description) stands for; return its path."""
     report = {"schema": "glia-fidelity-report", "schema_version": 1, "passed": True}
-    directory = tmp_path / "report"
+    base.mkdir(exist_ok=True)
+    json_path = base / "report.json"
     if description == "missing .py":
-        return tmp_path / "missing.py"
+        return base / "missing.py"
     if description == "missing directory":
-        return directory
-    directory.mkdir()
-    path = directory / "report.json"
+        return base / "nothing"
+    if description == "missing program":
+        return base / "missing.gliaprog"
     if description == "report.json cut in half":
         text = json.dumps(report)
-        path.write_text(text[: len(text) // 2])
-    elif description == "report.json with schema_version 99":
-        path.write_text(json.dumps({**report, "schema_version": 99}))
-    elif description == "report.json of another schema":
-        path.write_text(json.dumps({**report, "schema": "something-else"}))
-    elif description == "board of chip 'loihi9'":
-        board = tmp_path / "board.toml"
+        json_path.write_text(text[: len(text) // 2])
+        return base
+    if description == "report.json with schema_version 99":
+        json_path.write_text(json.dumps({**report, "schema_version": 99}))
+        return base
+    if description == "report.json of another schema":
+        json_path.write_text(json.dumps({**report, "schema": "something-else"}))
+        return base
+    if description == "board of chip 'loihi9'":
+        board = base / "board.toml"
         board.write_text(
             'schema_version = 1\nname = "fake_board"\nkind = "board"\n'
             'description = "board naming a chip that does not exist"\n'
             'chip = "loihi9"\nchips = { value = 2, source = "assumed" }\n'
         )
         return board
+    path = small_program().save(base / "program.gliaprog")
+    data = bytearray(path.read_bytes())
+    if description == "program":
+        pass
+    elif description == "program cut in half":
+        data = data[: len(data) // 2]
+    elif description == "program with one byte changed":
+        data[len(data) // 3] ^= 0x10
+    elif description == "program of format version 2":
+        with zipfile.ZipFile(path) as zf:
+            members = {name: zf.read(name) for name in zf.namelist()}
+        manifest = json.loads(members["manifest.json"])
+        manifest["format_version"] = 2
+        members["manifest.json"] = json.dumps(manifest).encode()
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as zf:
+            for name, member in members.items():
+                zf.writestr(name, member)
+        data = buffer.getvalue()
     else:
         raise AssertionError(f"no preparation for FILE({description})")
-    return directory
+    path.write_bytes(bytes(data))
+    return path
 
 
-def expand(command: str, tmp_path: Path, small_lava: Path) -> tuple[list[str], Path]:
-    """Return the argv for ``command`` and the directory PATH stands for."""
+def expand(command: str, tmp_path: Path, small_lava: Path) -> list[str]:
+    """Return the argv for ``command``."""
     argv = []
-    path_base = tmp_path
     # placeholders may hold spaces, so replace them before splitting
     tokens = {}
 
@@ -126,9 +160,7 @@ def expand(command: str, tmp_path: Path, small_lava: Path) -> tuple[list[str], P
         return key
 
     def file(match):
-        nonlocal path_base
-        prepared = prepare_file(match.group(1), tmp_path)
-        path_base = tmp_path / "report" if "report" in match.group(1) else tmp_path
+        prepared = prepare_file(match.group(1), tmp_path / "files")
         key = f"@{len(tokens)}@"
         tokens[key] = str(prepared)
         return key
@@ -138,7 +170,7 @@ def expand(command: str, tmp_path: Path, small_lava: Path) -> tuple[list[str], P
     for token in shlex.split(command)[1:]:
         token = tokens.get(token, token)
         argv.append(str(tmp_path / "out") if token == "OUT" else token)
-    return argv, path_base
+    return argv
 
 
 def test_table_has_rows():
@@ -149,10 +181,9 @@ def test_table_has_rows():
     "row", ROWS, ids=[r["case"] + ": " + r["command"][:40] for r in ROWS]
 )
 def test_row_matches_cli(row, tmp_path, small_lava, cli, list_files):
-    argv, _ = expand(row["command"], tmp_path, small_lava)
+    argv = expand(row["command"], tmp_path, small_lava)
     code, _, err = cli(*argv)
-    message = err.strip().replace(str(tmp_path / "report"), "PATH")
-    message = message.replace(str(tmp_path), "PATH")
+    message = err.strip().replace(str(tmp_path / "files"), "PATH")
     # Lava numbers unnamed processes globally, so the number depends on test order
     message = re.sub(r"Process_\d+", "Process_N", message)
     assert code == row["exit"], err
