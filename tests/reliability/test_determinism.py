@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,3 +130,24 @@ def test_saved_program_identical_across_processes(tmp_path):
         assert done.returncode == 0, done.stderr
         digests.append(done.stdout.strip())
     assert digests[0] == digests[1]
+
+
+def test_emulator_repeats_and_matches_lava(small_lava):
+    """A stochastically rounded program: two emulator runs and Lava agree."""
+    from glia_neuromorphic.backends.lava import run_lava
+    from glia_neuromorphic.compiler import compile_model, load_model_object
+    from glia_neuromorphic.emulator import emulate
+
+    _, model = load_model_object(str(small_lava), seed=7)
+    program = compile_model(model, "loihi2", seed=7, rounding="stochastic").program
+    for group in ("hidden", "output"):
+        program.probe(group, "spikes")
+        program.probe(group, "v")
+    steps = 40
+    first = emulate(program, steps, "loihi2", seed=7)
+    second = emulate(program, steps, "loihi2", seed=7)
+    lava = run_lava(program, steps, "loihi2", seed=7)
+    assert int(first["hidden.spikes"].sum()) > 0  # silence would prove nothing
+    for key in first.data:
+        np.testing.assert_array_equal(first[key], second[key], err_msg=key)
+        np.testing.assert_array_equal(first[key], lava[key], err_msg=key)

@@ -153,3 +153,42 @@ def test_killed_write_cleaned_by_rerun(previous_outputs, tmp_path, cli):
     code, _, err = cli("compile", SMALL_LAVA, "--target", "loihi2", "--out", out)
     assert code == 0, err
     assert sorted(p.name for p in out.iterdir()) == sorted(before)
+
+
+def test_emulate_interrupt_keeps_outputs(tmp_path, cli):
+    from glia_neuromorphic.program import ChipProgram, CompartmentGroup
+
+    program = ChipProgram(metadata={"target": "loihi2", "dt": 0.001})
+    program.add(CompartmentGroup("lif", n=4, vth=10, bias_mant=3))
+    program.probe("lif", "spikes")
+    path = program.save(tmp_path / "program")
+    out = tmp_path / "out"
+    code, _, err = cli("emulate", path, "--steps", "5", "--out", out)
+    assert code == 0, err
+    before = snapshot(out)
+
+    # far more steps than can finish before the signal
+    proc = start(
+        [
+            "-m",
+            "glia_neuromorphic.cli",
+            "emulate",
+            str(path),
+            "--steps",
+            "50000000",
+            "--out",
+            str(out),
+        ],
+        tmp_path,
+    )
+    time.sleep(8)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert snapshot(out) == before
+
+    code, _, err = cli("emulate", path, "--steps", "7", "--out", out)
+    assert code == 0, err
+    assert sorted(snapshot(out)) == sorted(before)
