@@ -63,7 +63,10 @@ def main(argv: list[str] | None = None) -> None:
     if debug:
         args.remove("--debug")
     try:
-        app(args=args, standalone_mode=False)
+        # without standalone mode click returns the code of typer.Exit
+        code = app(args=args, standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except GliaError as exc:
         if debug:
             raise

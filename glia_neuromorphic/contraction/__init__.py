@@ -17,6 +17,11 @@ from glia_neuromorphic.contraction.combination import (
     feedback_residual,
     off_block_mask,
 )
+from glia_neuromorphic.contraction.convergence import (
+    DecayFit,
+    fit_decay_rate,
+    metric_distance,
+)
 from glia_neuromorphic.contraction.lmi import lmi_certificate
 from glia_neuromorphic.contraction.parameterization import (
     project_scaled_norm,
@@ -32,6 +37,7 @@ from glia_neuromorphic.contraction.quantized import (
 
 __all__ = [
     "Certificate",
+    "DecayFit",
     "QuantizedCheck",
     "QuantizedWeights",
     "assembly_certificate",
@@ -39,9 +45,11 @@ __all__ = [
     "diagonal_certificate",
     "feedback_coupling",
     "feedback_residual",
+    "fit_decay_rate",
     "identity_certificate",
     "lmi_certificate",
     "log_norm",
+    "metric_distance",
     "module_certificate",
     "off_block_mask",
     "perron_metric",

@@ -27,7 +27,6 @@ from glia_neuromorphic.contraction import (
     assembly_certificate,
     block_slices,
     diagonal_certificate,
-    feedback_coupling,
     off_block_mask,
     scaled_norm_certificate,
     sparse_weights,
@@ -110,7 +109,9 @@ class Assembly:
     @property
     def L(self) -> np.ndarray:
         """Return the feedback coupling ``B - M^(-1) B^T M``."""
-        return feedback_coupling(self.B, self.metric, self.sizes)
+        # M is diagonal, so M^(-1) B^T M is an elementwise rescaling
+        B = self.B * off_block_mask(self.sizes)
+        return B - B.T * self.metric[None, :] / self.metric[:, None]
 
     def module_certificates(self, W: np.ndarray | None = None) -> list[Certificate]:
         """Return the certificate of every module (of ``W`` if given)."""

@@ -106,7 +106,7 @@ def export(
     max_x: float,
     max_drive: float,
     time_scale: int = 4,
-    peak_rate: float = 0.3,
+    peak_rate: float = 0.6,
     neuron: str = "relu",
     negative_range: float = 4.0,
 ) -> SpikingNetwork:
