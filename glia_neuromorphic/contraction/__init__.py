@@ -13,6 +13,7 @@ from glia_neuromorphic.contraction.certificates import (
 from glia_neuromorphic.contraction.combination import (
     assembly_certificate,
     block_slices,
+    euler_certificate,
     feedback_coupling,
     feedback_residual,
     off_block_mask,
@@ -44,6 +45,7 @@ __all__ = [
     "block_slices",
     "diagonal_certificate",
     "feedback_coupling",
+    "euler_certificate",
     "feedback_residual",
     "fit_decay_rate",
     "identity_certificate",

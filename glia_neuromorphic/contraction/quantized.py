@@ -211,7 +211,10 @@ def recheck_quantized(
     if broken:
         if bits is None:
             bits = _infer_bits(W, W_q)
-        advice = _advice(W, bits, gain, "identity" if method == "identity" else "x")
+        # the advice bounds rounding for the identity or the diagonal test;
+        # other tests get the diagonal-metric advice
+        kind = "identity" if method == "identity" else "diagonal"
+        advice = _advice(W, bits, gain, kind)
     return QuantizedCheck(before, after, float(np.max(np.abs(W_q - W))), broken, advice)
 
 

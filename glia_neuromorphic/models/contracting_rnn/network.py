@@ -27,6 +27,7 @@ from glia_neuromorphic.contraction import (
     assembly_certificate,
     block_slices,
     diagonal_certificate,
+    euler_certificate,
     off_block_mask,
     scaled_norm_certificate,
     sparse_weights,
@@ -144,6 +145,22 @@ class Assembly:
             ]
         return assembly_certificate(modules, L, self.sizes, "feedback")
 
+    def euler_certificate(
+        self,
+        time_scale: int = 1,
+        W: np.ndarray | None = None,
+        L: np.ndarray | None = None,
+    ) -> Certificate:
+        """Return the certificate of the Euler map itself, per step.
+
+        ``time_scale`` divides the step: the spiking export runs the same
+        dynamics with ``tau * time_scale`` steps per time constant.
+        """
+        W = self.W if W is None else W
+        L = self.L if L is None else L
+        step = 1.0 / (self.tau * time_scale)
+        return euler_certificate(W, L, self.metric, self.sizes, step)
+
     def parameters(self) -> dict[str, np.ndarray]:
         """Return the arrays of the assembly by name (for saving)."""
         return {k: getattr(self, k) for k in ("W", "B", "metric", "U", "b", "C", "c0")}
@@ -183,7 +200,7 @@ def init_assembly(
         the given density and ``rho(|W|) = max_norm`` and use their Perron
         metric.
     coupling_scale : float
-        Standard deviation of the initial ``B``.
+        Standard deviation of the initial coupling in the metric.
     settings
         Further :class:`Assembly` fields (tau, steps_per_item, ...).
     """
@@ -201,7 +218,10 @@ def init_assembly(
         else:
             W[block, block] = sparse_weights(size, density, max_norm, rng)
             metric[block] = np.diag(diagonal_certificate(W[block, block]).metric)
-    B = coupling_scale * rng.standard_normal((n, n)) * off_block_mask(sizes)
+    # B = M^(-1/2) G M^(1/2) makes the coupling in the metric, M^(1/2) L M^(-1/2),
+    # equal to G - G^T: its size no longer depends on how uneven M is
+    ratio = np.sqrt(metric[None, :] / metric[:, None])
+    B = coupling_scale * rng.standard_normal((n, n)) * ratio * off_block_mask(sizes)
     U = rng.standard_normal((n, n_inputs)) / np.sqrt(n_inputs)
     C = np.zeros((n_classes, n))
     assembly = Assembly(

@@ -94,7 +94,9 @@ def quantized_certificate(
         for block in block_slices(assembly.sizes)
     ]
     cert = assembly_certificate(modules, L_q, assembly.sizes, "feedback")
+    euler = assembly.euler_certificate(net.time_scale, W_q, L_q)
     info = {
+        "euler_quantized": euler.summary(),
         "feedback_residual_float": feedback_residual(assembly.L, metric),
         "feedback_residual_quantized": feedback_residual(L_q, metric),
         "modules": [check.summary() for check in checks],
@@ -188,6 +190,7 @@ def run_checks(
     fixed = spiking.quantize(net, chip, max_drive)
 
     cert = assembly.certificate()
+    euler = assembly.euler_certificate(time_scale)
     cert_q, quant_info = quantized_certificate(assembly, net, fixed)
     float_rate = _accuracy(
         assembly, simulate(_refined(assembly, time_scale), x)["features"], y
@@ -207,6 +210,7 @@ def run_checks(
         "test_digits": int(len(y)),
         "certificate": cert.summary(),
         "certificate_quantized": cert_q.summary(),
+        "euler_certificate": euler.summary(),
         "quantization": {**fixed.report, **quant_info},
         "spiking": {
             "time_scale": time_scale,
@@ -234,6 +238,12 @@ def judge(numbers: dict[str, Any]) -> dict[str, bool]:
     return {
         "certificate float": numbers["certificate"]["contracting"],
         "certificate quantized": numbers["certificate_quantized"]["contracting"],
+        "Euler-step certificate at tau_s (float)": numbers["euler_certificate"][
+            "contracting"
+        ],
+        "Euler-step certificate at tau_s (quantized)": numbers["quantization"][
+            "euler_quantized"
+        ]["contracting"],
         "rate model converges at certified rate": conv["rate_fit"].rate
         >= numbers["certified_rate_per_step"],
         "fixed point converges at certified rate": conv["fixed_fit"].rate
@@ -256,6 +266,13 @@ def render(numbers: dict[str, Any], checks: dict[str, bool], console: Console) -
         "certified rate / step",
         f"{numbers['certified_rate_per_step']:.5f}",
         f"{numbers['certified_rate_quantized_per_step']:.5f}",
+    )
+    euler, euler_q = (
+        numbers["euler_certificate"],
+        numbers["quantization"]["euler_quantized"],
+    )
+    table.add_row(
+        "Euler-step factor q (< 1)", f"{euler['bound']:.5f}", f"{euler_q['bound']:.5f}"
     )
     quant = numbers["quantization"]
     table.add_row(
