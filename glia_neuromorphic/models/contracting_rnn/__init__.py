@@ -1,5 +1,6 @@
 """Contracting RNN modules and their feedback-coupled assemblies ("RNNs of RNNs")."""
 
+from glia_neuromorphic.models.contracting_rnn import spiking
 from glia_neuromorphic.models.contracting_rnn.network import (
     Assembly,
     accuracy,
@@ -24,6 +25,7 @@ __all__ = [
     "load_task",
     "save_assembly",
     "simulate",
+    "spiking",
     "train",
     "train_or_load",
     "verify",
