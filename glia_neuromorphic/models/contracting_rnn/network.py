@@ -6,7 +6,7 @@ State update (Euler step of ``tau ds/dt = -s + W phi(x) + L x`` with
     x_k     = s_k + U u_k + b            (pre-activation)
     s_{k+1} = (1 - a) s_k + a (W phi(x_k) + L x_k)
 
-``s`` is the synaptic current and ``x`` the input of each unit; the spiking
+``s`` is the synaptic current and ``x`` the input of each unit. The spiking
 export maps ``s`` onto the compartment current and ``U u + b`` onto the bias,
 so the rate model and the spiking network follow the same equations. Between
 input changes ``x`` obeys ``tau dx/dt = -x + W phi(x) + L x + U u + b``, the

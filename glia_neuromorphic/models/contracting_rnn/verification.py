@@ -42,15 +42,15 @@ VERIFY_ASSEMBLY = {
     "steps_per_item": 20,
     "readout_steps": 20,
 }
-#: Held-out digits run on Lava (each run holds one network copy per digit).
+#: Held-out digits run on Lava; each Lava run contains one network copy per digit.
 VERIFY_DIGITS = 50
 #: Largest accuracy gap, fixed point vs float spiking, in percentage points.
 MAX_GAP_POINTS = 2.0
 #: Spiking steps per rate-model step.
 TIME_SCALE = 4
-#: Standard deviation of the initial state offset of the two convergence runs
-#: (rate-model units); spike jitter keeps their distance near 3 in these units,
-#: so the runs start about 40 times further apart.
+#: Standard deviation of the initial state offset of the two convergence runs,
+#: in rate-model units. Spike jitter keeps their distance near 3 in these units,
+#: so the runs start about 40 times further apart than that floor.
 CONVERGENCE_OFFSET = 10.0
 
 
@@ -258,6 +258,7 @@ def render(numbers: dict[str, Any], checks: dict[str, bool], console: Console) -
     table.add_column("quantity")
     table.add_column("float", justify="right")
     table.add_column("fixed point", justify="right")
+
     cert, cert_q = numbers["certificate"], numbers["certificate_quantized"]
     table.add_row(
         "certificate margin", f"{cert['margin']:.4f}", f"{cert_q['margin']:.4f}"
@@ -267,6 +268,7 @@ def render(numbers: dict[str, Any], checks: dict[str, bool], console: Console) -
         f"{numbers['certified_rate_per_step']:.5f}",
         f"{numbers['certified_rate_quantized_per_step']:.5f}",
     )
+
     euler, euler_q = (
         numbers["euler_certificate"],
         numbers["quantization"]["euler_quantized"],
@@ -274,24 +276,28 @@ def render(numbers: dict[str, Any], checks: dict[str, bool], console: Console) -
     table.add_row(
         "Euler-step factor q (< 1)", f"{euler['bound']:.5f}", f"{euler_q['bound']:.5f}"
     )
+
     quant = numbers["quantization"]
     table.add_row(
         "feedback residual |ML + L^T M|",
         f"{quant['feedback_residual_float']:.2e}",
         f"{quant['feedback_residual_quantized']:.2e}",
     )
+
     conv = numbers["convergence"]
     table.add_row(
         "measured decay rate / step",
         f"{conv['rate_fit'].rate:.5f} (rate model)",
         f"{conv['fixed_fit'].rate:.5f}",
     )
+
     acc = numbers["accuracy"]
     table.add_row(
         f"accuracy, {numbers['test_digits']} digits",
         f"{acc['float_spiking']:.1%} spiking ({acc['float_rate_model']:.1%} rate)",
         f"{acc['fixed_spiking']:.1%}",
     )
+
     console.print(table)
     for name, ok in checks.items():
         console.print(f"{'[green]PASS' if ok else '[red]FAIL'}[/] {name}")
