@@ -31,7 +31,7 @@ def chip():
 
 @pytest.fixture(scope="module")
 def setup(chip):
-    """Return an untrained coupled ReLU assembly, its export and 8 digits."""
+    """Return an untrained coupled ReLU assembly, its export, 8 digits, calibration."""
     rng = np.random.default_rng(0)
     task = load_task("rows", seed=0)
     assembly = init_assembly(
@@ -48,7 +48,7 @@ def setup(chip):
     max_x, max_drive = calibrate(assembly, task.x_train[:100])
     net = spiking.export(assembly, chip, max_x, max_drive, time_scale=TIME_SCALE)
     fixed = spiking.quantize(net, chip, max_drive)
-    return assembly, net, fixed, task.x_test[:8]
+    return assembly, net, fixed, task.x_test[:8], (max_x, max_drive)
 
 
 def _refined(assembly, time_scale):
@@ -61,7 +61,7 @@ def _refined(assembly, time_scale):
 
 
 def test_spiking_features_follow_rate_model(setup, chip):
-    assembly, net, fixed, x = setup
+    assembly, net, fixed, x, _ = setup
     drives = x @ assembly.U.T + assembly.b
     rate = simulate(_refined(assembly, TIME_SCALE), x)["features"]
     float_run = spiking.run_lava(net, drives, chip)["features"]
@@ -71,8 +71,24 @@ def test_spiking_features_follow_rate_model(setup, chip):
     assert np.corrcoef(float_run.ravel(), fixed_run.ravel())[0, 1] > 0.98
 
 
+def test_plain_lif_tracks_rate_model_worse(setup, chip):
+    assembly, net, _, x, (max_x, max_drive) = setup
+    drives = x @ assembly.U.T + assembly.b
+    rate = simulate(_refined(assembly, TIME_SCALE), x)["features"]
+    plain = spiking.export(
+        assembly, chip, max_x, max_drive, time_scale=TIME_SCALE, neuron="lif"
+    )
+    errors = {}
+    for name, network in (("relu", net), ("lif", plain)):
+        features = spiking.run_lava(network, drives, chip)["features"]
+        errors[name] = np.mean(np.abs(features - rate))
+    print(f"mean feature error: relu {errors['relu']:.3f}, lif {errors['lif']:.3f}")
+    # reset to zero and an unbounded negative voltage distort the rate
+    assert errors["lif"] > 2 * errors["relu"]
+
+
 def test_fixed_point_converges_at_certified_rate(setup, chip):
-    assembly, net, fixed, x = setup
+    assembly, net, fixed, x, _ = setup
     rng = np.random.default_rng(1)
     offset = 10.0 * rng.standard_normal(assembly.n_units)
     pair = np.repeat(x[:1], 2, axis=0)
@@ -89,7 +105,7 @@ def test_fixed_point_converges_at_certified_rate(setup, chip):
 
 
 def test_quantization_report(setup):
-    _, net, fixed, _ = setup
+    _, net, fixed, _, _ = setup
     report = fixed.report
     assert abs(report["tau_eff"] / report["tau_s"] - 1) <= spiking.TAU_TOLERANCE
     assert report["weights_clipped"] == 0
