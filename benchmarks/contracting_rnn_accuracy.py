@@ -19,13 +19,18 @@ from glia_neuromorphic.hwconfig import load_chip
 from glia_neuromorphic.models.contracting_rnn import accuracy, spiking, train_or_load
 from glia_neuromorphic.models.contracting_rnn.verification import calibrate
 
-SETTINGS = {"tau": 10.0, "steps_per_item": 20, "readout_steps": 20}
+SETTINGS = {
+    "tau": 10.0,
+    "steps_per_item": 20,
+    "readout_steps": 20,
+    "max_coupling": 2.0,
+}
 
 
 def spiking_accuracy(assembly, task, time_scale, digits, chip):
     """Return float-rate, float-spiking and fixed-point accuracy on test digits."""
     x, y = task.x_test[:digits], task.y_test[:digits]
-    max_x, max_drive = calibrate(assembly, task.x_train[:200])
+    max_x, max_drive = calibrate(assembly, task.x_train)
     net = spiking.export(assembly, chip, max_x, max_drive, time_scale=time_scale)
     fixed = spiking.quantize(net, chip, max_drive)
     fine = dataclasses.replace(
@@ -68,6 +73,9 @@ def main() -> None:
             "float_test": accuracy(assembly, task.x_test, task.y_test),
             "float_train": accuracy(assembly, task.x_train, task.y_train),
             "certificate_rate": assembly.certificate().rate,
+            "euler_factor_at_time_scale": assembly.euler_certificate(
+                args.time_scale
+            ).bound,
         }
     report["assembly"]["spiking"] = spiking_accuracy(
         assembly, task, args.time_scale, args.digits, chip

@@ -45,7 +45,7 @@ def setup(chip):
         readout_steps=20,
     )
     assembly.b[:] = 0.2
-    max_x, max_drive = calibrate(assembly, task.x_train[:100])
+    max_x, max_drive = calibrate(assembly, task.x_train)
     net = spiking.export(assembly, chip, max_x, max_drive, time_scale=TIME_SCALE)
     fixed = spiking.quantize(net, chip, max_drive)
     return assembly, net, fixed, task.x_test[:8], (max_x, max_drive)
@@ -141,7 +141,7 @@ def test_trained_assembly_accuracy_full(chip, tmp_path_factory):
     )
     assert float_accuracy >= 0.92
 
-    max_x, max_drive = calibrate(assembly, task.x_train[:200])
+    max_x, max_drive = calibrate(assembly, task.x_train)
     net = spiking.export(assembly, chip, max_x, max_drive, time_scale=4)
     fixed = spiking.quantize(net, chip, max_drive)
     results = {}

@@ -85,6 +85,9 @@ class Assembly:
         Steps each sequence item is held.
     readout_steps : int
         Length of the final window whose mean rate is read out.
+    max_coupling : float or None
+        Bound on ``||M^(1/2) L M^(-1/2)||_2`` kept during training, so the
+        Euler-step certificate holds at a chosen step (None: no bound).
     """
 
     sizes: tuple[int, ...]
@@ -101,6 +104,7 @@ class Assembly:
     tau: float = 5.0
     steps_per_item: int = 10
     readout_steps: int = 20
+    max_coupling: float | None = None
 
     @property
     def n_units(self) -> int:
@@ -145,6 +149,11 @@ class Assembly:
             ]
         return assembly_certificate(modules, L, self.sizes, "feedback")
 
+    def coupling_norm(self) -> float:
+        """Return ``||M^(1/2) L M^(-1/2)||_2``, the coupling size in the metric."""
+        root = np.sqrt(self.metric)
+        return float(np.linalg.norm(root[:, None] * self.L / root[None, :], 2))
+
     def euler_certificate(
         self,
         time_scale: int = 1,
@@ -174,6 +183,7 @@ class Assembly:
             "tau",
             "steps_per_item",
             "readout_steps",
+            "max_coupling",
         )
         return {"sizes": list(self.sizes), **{k: getattr(self, k) for k in names}}
 

@@ -83,11 +83,17 @@ def _backward(
 
 
 def project(assembly: Assembly) -> None:
-    """Clip every trainable module back to its bound, in place.
+    """Clip every trainable module and the coupling back to their bounds, in place.
 
-    Keeps ``||M_i^(1/2) W_i M_i^(-1/2)||_2 <= max_norm`` after each step, so the
-    certificate holds for every iterate, not only at the end.
+    Keeps ``||M_i^(1/2) W_i M_i^(-1/2)||_2 <= max_norm`` (and the coupling norm
+    below ``max_coupling``) after each step, so the certificates hold for every
+    iterate, not only at the end.
     """
+    if assembly.max_coupling is not None:
+        # L is linear in B, so scaling B scales the coupling norm
+        norm = assembly.coupling_norm()
+        if norm > assembly.max_coupling:
+            assembly.B *= assembly.max_coupling / norm
     if assembly.module_kind != "svd":
         return
     for block in block_slices(assembly.sizes):
