@@ -71,6 +71,17 @@ def test_spiking_features_follow_rate_model(setup, chip):
     assert np.corrcoef(float_run.ravel(), fixed_run.ravel())[0, 1] > 0.98
 
 
+def test_nengo_export_follows_rate_model(setup):
+    from glia_neuromorphic.models.contracting_rnn.nengo_export import run_nengo
+
+    assembly, net, _, x, _ = setup
+    drives = x @ assembly.U.T + assembly.b
+    rate = simulate(_refined(assembly, TIME_SCALE), x)["features"]
+    features = run_nengo(assembly, net, drives)["features"]
+    assert np.corrcoef(rate.ravel(), features.ravel())[0, 1] > 0.98
+    assert np.mean(np.abs(features - rate)) < 0.1 * np.mean(rate)
+
+
 def test_plain_lif_tracks_rate_model_worse(setup, chip):
     assembly, net, _, x, (max_x, max_drive) = setup
     drives = x @ assembly.U.T + assembly.b
