@@ -217,7 +217,9 @@ class FixedPointNetwork:
         if np.any(np.abs(mant) > top):
             raise QuantizationError(
                 f"contracting-rnn bias: mantissa {int(np.max(np.abs(mant)))} exceeds "
-                f"{top} at bias_exp {self.bias_exp}; lower rate_scale"
+                f"{top} at bias_exp {self.bias_exp} because an input drives a unit "
+                "beyond the calibrated range; calibrate with these inputs or lower "
+                "peak_rate"
             )
         return mant
 
@@ -243,7 +245,7 @@ def quantize(net: SpikingNetwork, chip: ChipConfig, max_drive: float):
         raise QuantizationError(
             f"contracting-rnn: tau_s {net.tau_s} steps becomes {tau_eff:.2f} steps "
             f"with {neuron.decay_bits}-bit decays; pick a time_scale giving "
-            f"4096/delta steps"
+            f"{unity}/delta steps for an integer delta"
         )
     q = quantize_weights(
         net.weights,
@@ -256,8 +258,8 @@ def quantize(net: SpikingNetwork, chip: ChipConfig, max_drive: float):
     if peak_bias > bias_top:
         raise QuantizationError(
             f"contracting-rnn: bias up to {peak_bias:.0f} exceeds the largest "
-            f"bias {bias_top} of {chip.name}; lower rate_scale below "
-            f"{net.rate_scale * bias_top / peak_bias:.3f}"
+            f"bias {bias_top} of {chip.name}; export with a peak_rate "
+            f"{bias_top / peak_bias:.3f} times the current one"
         )
     bias_exp = max(
         0,
@@ -346,6 +348,7 @@ def run_lava(
     from lava.proc.lif.process import LIF
     from lava.proc.monitor.process import Monitor
     from lava.proc.sparse.process import Sparse
+    from lava.utils.weightutils import SignMode
 
     batch, items, _ = drives.shape
     size = batch * net.n_neurons
@@ -375,7 +378,15 @@ def run_lava(
         **params,
     )
     block = scipy.sparse.kron(scipy.sparse.eye(batch), scipy.sparse.csr_matrix(weights))
-    extra = {"weight_exp": fixed.weight_exp, "num_weight_bits": 8} if fixed else {}
+    extra = {}
+    if fixed is not None:
+        # Lava doubles mixed-sign mantissas, which FixedPointNetwork.weights
+        # already contains; fixing the mode keeps single-sign layers consistent
+        extra = {
+            "weight_exp": fixed.weight_exp,
+            "num_weight_bits": chip.synapse.weight_mant_bits,
+            "sign_mode": SignMode.MIXED,
+        }
     synapses = Sparse(weights=block.tocsr(), **extra)
     lif.s_out.connect(synapses.s_in)
     synapses.a_out.connect(lif.a_in)
