@@ -102,10 +102,10 @@ def _comparison_matrix(
 def _comparison_weights(gamma: np.ndarray, rates: Sequence[float]) -> np.ndarray:
     """Return module weights ``d`` minimizing the log norm of ``Gamma`` in ``diag(d)``.
 
-    Starts from the Perron metric of the (shifted, nonnegative) comparison
-    matrix, which is optimal when it is irreducible, and refines the log-weights
-    with Nelder-Mead because a block-triangular ``Gamma`` (hierarchy) is
-    reducible and its optimal weights spread over many orders of magnitude.
+    Starts from the Perron metric of the shifted, nonnegative comparison
+    matrix, which is optimal when that matrix is irreducible. A block-triangular
+    ``Gamma`` (hierarchy) is reducible and its best weights spread over many
+    orders of magnitude, so Nelder-Mead refines the log-weights.
     """
     start = np.diag(perron_metric(gamma + max(rates) * np.eye(len(gamma))))
     if len(gamma) == 1:

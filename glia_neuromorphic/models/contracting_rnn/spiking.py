@@ -7,9 +7,9 @@ Mapping (NEF principle 3 with one neuron per unit):
 - the module time constant ``tau`` is the compartment current decay, so the
   current ``u`` is the rate model's synaptic state ``s`` scaled by
   ``kappa = rate_scale * vth`` (``rate_scale``: spikes per step per unit rate);
-- recurrent weights ``vth * W / tau_s`` (in NEF terms ``tau_s W`` applied to
-  spike impulses of area ``1/dt``); the self-feedback ``1 - tau_s / tau`` of
-  principle 3 is zero because the current decay itself is ``tau``;
+- recurrent weights ``vth * W / tau_s``, which is ``tau_s W`` in NEF terms
+  for spike impulses of area ``1/dt``. The self-feedback ``1 - tau_s / tau``
+  of principle 3 is zero because the current decay itself is ``tau``;
 - the linear coupling ``L x`` needs ``x`` itself, which one ReLU neuron cannot
   carry, so every unit of a coupled assembly gets an "off" twin that fires at
   ``max(-x, 0)``; ``x = on - off`` and the twin receives the negated input;
