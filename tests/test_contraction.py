@@ -196,6 +196,17 @@ def test_quantization_keeps_margin_at_rho_09():
     assert check.advice == ""
 
 
+def test_recheck_accepts_mantissa_and_exponent():
+    rng = np.random.default_rng(13)
+    W = sparse_weights(16, 0.2, 0.9, rng)
+    q = quantize_weights(W, bits=8)
+    from_pair = recheck_quantized(W, (q.mantissa, q.exponent))
+    from_values = recheck_quantized(W, q.values)
+    assert from_pair.after.margin == pytest.approx(from_values.after.margin)
+    with pytest.raises(ValidationError, match="integer array"):
+        recheck_quantized(W, (q.values, q.exponent))
+
+
 def test_quantize_all_zero_layer():
     q = quantize_weights(np.zeros((3, 3)), bits=8)
     assert q.exponent == 0

@@ -185,8 +185,10 @@ def recheck_quantized(
     ----------
     W : array_like, shape (n, n)
         Float weights.
-    quantized : QuantizedWeights or array_like
-        The integer form (mantissa and exponent) or already dequantized weights.
+    quantized : QuantizedWeights, (mantissa, exponent) or array_like
+        The integer form, as a QuantizedWeights or a pair of an integer
+        mantissa array and a shared exponent (the width is then the smallest
+        signed width that holds the mantissas), or dequantized weights.
     method : str
         Module test (see :func:`module_certificate`); ignored if ``certify``
         is given.
@@ -194,6 +196,16 @@ def recheck_quantized(
         Custom test taking a weight matrix and returning a Certificate.
     """
     W = check_square("W", W)
+    if isinstance(quantized, tuple) and len(quantized) == 2:
+        mantissa = np.asarray(quantized[0])
+        if not np.issubdtype(mantissa.dtype, np.integer):
+            raise ValidationError(
+                f"mantissa must be an integer array, got dtype {mantissa.dtype}"
+            )
+        top = int(np.max(np.abs(mantissa))) if mantissa.size else 0
+        quantized = QuantizedWeights(
+            mantissa.astype(np.int64), int(quantized[1]), max(2, top.bit_length() + 1)
+        )
     if isinstance(quantized, QuantizedWeights):
         bits = quantized.bits
         W_q = quantized.values
