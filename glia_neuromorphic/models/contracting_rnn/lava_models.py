@@ -2,8 +2,8 @@
 
 Lava 0.10's LIF resets ``v`` to zero after a spike and has no lower voltage
 limit. A unit that must fire at ``max(J, 0) / vth`` (a rectified-linear rate)
-needs both changes: with reset to zero the overshoot above threshold is lost
-(the rate saturates like ``J / (vth + J / 2)``), and without a floor a unit
+needs both changes. With reset to zero the overshoot above threshold is lost,
+so the rate saturates like ``J / (vth + J / 2)``. Without a floor, a unit
 driven below zero integrates a negative voltage that silences it long after
 its input turns positive. Loihi 1 has a programmable lower voltage limit;
 Loihi 2 runs neuron models as microcode, which can subtract the threshold.

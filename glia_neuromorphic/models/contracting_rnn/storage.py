@@ -77,7 +77,7 @@ def train_or_load(
     Returns
     -------
     assembly, task, info
-        ``info`` holds the seed, the settings, the loss history and whether the
+        ``info`` contains the seed, the settings, the loss history and whether the
         assembly came from the cache.
     """
     task = load_task(task_name, seed)

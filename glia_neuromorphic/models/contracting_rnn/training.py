@@ -24,8 +24,8 @@ def loss_and_gradients(
 ) -> tuple[float, dict[str, np.ndarray]]:
     """Return the mean cross-entropy and its gradient for every parameter.
 
-    The gradient of ``B`` includes its path through ``L = B - M^(-1) B^T M``;
-    the gradient of ``W`` is restricted to the module blocks.
+    The gradient of ``B`` includes its path through ``L = B - M^(-1) B^T M``.
+    The gradient of ``W`` is restricted to the module blocks.
     """
     out = simulate(assembly, sequences, keep=True)
     logits = out["logits"]
