@@ -142,7 +142,12 @@ def test_unrepresentable_tau_rejected(chip):
 @pytest.mark.slow
 def test_trained_assembly_accuracy_full(chip, tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
-    settings = {"tau": 10.0, "steps_per_item": 20, "readout_steps": 20}
+    settings = {
+        "tau": 10.0,
+        "steps_per_item": 20,
+        "readout_steps": 20,
+        "max_coupling": 2.0,
+    }
     module, task, _ = train_or_load(0, cache, sizes=(16,), epochs=60, **settings)
     assembly, task, _ = train_or_load(0, cache, sizes=(16,) * 4, epochs=60, **settings)
     module_accuracy = accuracy(module, task.x_test, task.y_test)
