@@ -6,6 +6,8 @@ import hashlib
 import io
 import json
 import logging
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +22,34 @@ from glia_neuromorphic.program import atomic_write_bytes
 logger = logging.getLogger(__name__)
 
 #: Bump when the saved layout or the training code changes results.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
+
+
+def _digest(arrays: dict[str, np.ndarray]) -> str:
+    """Return a SHA-256 over the names, dtypes, shapes and bytes of ``arrays``.
+
+    Reading an ``.npz`` member does not always reach the zip CRC check, so a
+    changed byte in the weights would otherwise load silently.
+    """
+    sha = hashlib.sha256()
+    for name in sorted(arrays):
+        value = np.ascontiguousarray(arrays[name])
+        sha.update(f"{name}:{value.dtype.str}{value.shape}".encode())
+        sha.update(value.tobytes())
+    return sha.hexdigest()
 
 
 def save_assembly(assembly: Assembly, path: str | Path, extra: dict | None = None):
     """Write the assembly (arrays and settings) atomically as one ``.npz`` file."""
     buffer = io.BytesIO()
-    meta = {"version": CACHE_VERSION, "config": assembly.config(), **(extra or {})}
-    np.savez(buffer, meta=np.array(json.dumps(meta)), **assembly.parameters())
+    parameters = assembly.parameters()
+    meta = {
+        "version": CACHE_VERSION,
+        "config": assembly.config(),
+        "sha256": _digest(parameters),
+        **(extra or {}),
+    }
+    np.savez(buffer, meta=np.array(json.dumps(meta)), **parameters)
     atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -43,12 +65,28 @@ def load_assembly(path: str | Path) -> tuple[Assembly, dict[str, Any]]:
         with np.load(Path(path), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             arrays = {k: data[k] for k in data.files if k != "meta"}
-    except (OSError, ValueError, KeyError) as exc:
-        raise ProgramFileError(f"assembly file {path}: cannot be read ({exc})") from exc
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        EOFError,
+        RuntimeError,
+        NotImplementedError,
+        zipfile.BadZipFile,
+        zlib.error,
+    ) as exc:
+        raise ProgramFileError(
+            f"assembly file {path}: cannot be read ({exc}); delete it to retrain"
+        ) from exc
     if meta.get("version") != CACHE_VERSION:
         raise ProgramFileError(
             f"assembly file {path}: version {meta.get('version')}, expected "
             f"{CACHE_VERSION}; delete it to retrain"
+        )
+    if meta.get("sha256") != _digest(arrays):
+        raise ProgramFileError(
+            f"assembly file {path}: arrays do not match their recorded SHA-256 "
+            "(the file was modified or damaged); delete it to retrain"
         )
     config = dict(meta["config"])
     config["sizes"] = tuple(config["sizes"])
@@ -86,9 +124,14 @@ def train_or_load(
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
     path = Path(cache_dir) / f"assembly-{digest}.npz" if cache_dir else None
     if path is not None and path.is_file():
-        assembly, meta = load_assembly(path)
-        logger.info("loaded assembly from %s", path)
-        return assembly, task, {**meta.get("train", {}), "cached": True}
+        try:
+            assembly, meta = load_assembly(path)
+        except (ProgramFileError, TypeError) as exc:
+            # a cache can be rebuilt, so a damaged one is replaced, not fatal
+            logger.warning("ignoring the cached assembly: %s", exc)
+        else:
+            logger.info("loaded assembly from %s", path)
+            return assembly, task, {**meta.get("train", {}), "cached": True}
 
     rng = np.random.default_rng(seed)
     assembly = init_assembly(tuple(sizes), task.n_inputs, 10, rng, **settings)
