@@ -125,8 +125,8 @@ def _run_host(host: Any, steps: int) -> None:
 def _check_synapse_taus(network: Any) -> None:
     """Raise naming the first connection whose synapse has a non-finite tau.
 
-    nengo accepts ``Lowpass(inf)``, and nengo-loihi turns it into a decay of 0
-    (a filter that never forgets), which is rejected here as a likely mistake.
+    nengo accepts ``Lowpass(inf)``, but discretizing it divides by zero and
+    the build then continues with NaN filter coefficients and no error.
     """
     for conn in network.all_connections:
         tau = getattr(conn.synapse, "tau", None)

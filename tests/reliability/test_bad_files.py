@@ -82,9 +82,9 @@ def test_golden_tampered_probe(tmp_path):
 def test_golden_any_byte_change_rejected_or_equal(tmp_path):
     """A changed byte either fails to load or leaves every probe unchanged.
 
-    The manifest and the compressed members are covered by zip CRCs and
-    per-probe SHA-256s; zip header fields outside them (timestamps, for one)
-    do not change the data.
+    Zip CRCs and per-probe SHA-256s cover the manifest and the compressed
+    members. Zip header fields outside them, such as timestamps, do not
+    change the data.
     """
     path = saved_golden(tmp_path)
     original = golden.load(path)
