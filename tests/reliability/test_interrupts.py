@@ -192,3 +192,39 @@ def test_emulate_interrupt_keeps_outputs(tmp_path, cli):
     code, _, err = cli("emulate", path, "--steps", "7", "--out", out)
     assert code == 0, err
     assert sorted(snapshot(out)) == sorted(before)
+
+
+@pytest.mark.slow  # two astro-sequence verifications on Lava: about a minute
+def test_verify_interrupt_keeps_report(tmp_path):
+    out = tmp_path / "out"
+    args = [
+        "-m",
+        "glia_neuromorphic.cli",
+        "verify",
+        "astro-sequence",
+        "--steps",
+        "60",
+        "--out",
+        str(out),
+    ]
+    first = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=300
+    )
+    assert first.returncode in (0, 1), first.stderr
+    before = snapshot(out)
+    assert "report.json" in before
+
+    # a longer run, so the signal arrives while Lava is running
+    proc = start([*args[:5], "5000", *args[6:]], tmp_path)
+    time.sleep(8)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert snapshot(out) == before
+
+    rerun = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, timeout=300
+    )
+    assert rerun.returncode == first.returncode, rerun.stderr
+    assert sorted(snapshot(out)) == sorted(before)
