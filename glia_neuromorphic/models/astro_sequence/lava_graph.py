@@ -52,12 +52,7 @@ def build_graph(d: SpikingDesign, precision: str) -> LavaGraph:
     act_shift = chip.neuron.act_shift
     unity = chip.decay_unity
     astro_kwargs = dict(
-        shape=(d.n_units,),
-        decay_bits=chip.neuron.decay_bits,
-        decay_offset=chip.neuron.decay_u_offset,
-        act_shift=act_shift,
-        c_bits=chip.neuron.u_bits,
-        out_shift=d.out_shift,
+        shape=(d.n_units,), target=str(chip.path), out_shift=d.out_shift
     )
     if precision == "float":
         neurons = LIF(

@@ -7,6 +7,8 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
+from glia_neuromorphic.hwconfig import load_chip
+
 
 class Astrocyte(AbstractProcess):
     """Astrocytes that low-pass filter neural activity and send it as graded spikes.
@@ -40,8 +42,11 @@ class Astrocyte(AbstractProcess):
         is ``(decay_c + decay_offset) / 2**decay_bits``.
     out_shift : int
         Right shift between the trace and its graded output.
-    decay_bits, decay_offset, act_shift, c_bits : int
-        Datapath widths, taken from the target's hw_config.
+    target : str
+        hw_configs chip whose datapath widths the fixed-point model uses:
+        ``decay_bits``, the current-decay offset, ``act_shift`` and ``u_bits``
+        (the width of ``c``). Each can be overridden by the keyword of the
+        same name.
     """
 
     def __init__(
@@ -51,12 +56,19 @@ class Astrocyte(AbstractProcess):
         decay: float = 0.0,
         decay_c: int = 0,
         out_shift: int = 0,
-        decay_bits: int = 12,
-        decay_offset: int = 1,
-        act_shift: int = 6,
-        c_bits: int = 24,
+        target: str = "loihi2",
+        decay_bits: int | None = None,
+        decay_offset: int | None = None,
+        act_shift: int | None = None,
+        c_bits: int | None = None,
         name: str | None = None,
     ) -> None:
+        chip = load_chip(target)
+        decay_bits = chip.neuron.decay_bits if decay_bits is None else decay_bits
+        if decay_offset is None:
+            decay_offset = chip.neuron.decay_u_offset
+        act_shift = chip.neuron.act_shift if act_shift is None else act_shift
+        c_bits = chip.neuron.u_bits if c_bits is None else c_bits
         super().__init__(
             shape=shape,
             decay=decay,
