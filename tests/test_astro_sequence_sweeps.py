@@ -160,3 +160,23 @@ def test_study_report_written(tmp_path):
     assert "rate" in summary["per_backend"]
     html = (tmp_path / "timing.html").read_text()
     assert html.count("data:image/png;base64,") == 1
+
+
+def test_design_converts_to_chip_program(tmp_path):
+    from glia_neuromorphic.hwconfig import load_chip
+    from glia_neuromorphic.models.astro_sequence.network import design
+    from glia_neuromorphic.models.astro_sequence.program import to_program
+    from glia_neuromorphic.models.astro_sequence.sweep import memories
+    from glia_neuromorphic.program import ChipProgram
+
+    case = Case("lava-fixed", n_units=64, n_patterns=4)
+    _, j_s, j_a, cue, _ = memories(case)
+    d = design(case.params, j_s, j_a, cue, load_chip("loihi2"))
+    program = to_program(d, seed=3)
+    assert program.groups["neurons"].n == 128
+    assert program.groups["astrocytes"].decay_c == d.decay_astro.stored
+    out_weights = program.groups["astrocyte output (gain * J_a)"]
+    np.testing.assert_array_equal(out_weights.weights, d.astro_out.mantissa)
+    loaded = ChipProgram.load(program.save(tmp_path / "astro.gliaprog"))
+    assert loaded.metadata["seed"] == 3
+    assert loaded.content_hash() == program.content_hash()
