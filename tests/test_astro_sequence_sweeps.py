@@ -180,3 +180,75 @@ def test_design_converts_to_chip_program(tmp_path):
     loaded = ChipProgram.load(program.save(tmp_path / "astro.gliaprog"))
     assert loaded.metadata["seed"] == 3
     assert loaded.content_hash() == program.content_hash()
+
+
+@pytest.mark.slow
+def test_rate_timing_full_sweep():
+    cases = timing.timing_cases("rate", n_units=1000, seeds=range(2))
+    summary = timing.summarize(run_cases(cases, progress=False))
+    low, high = timing.FIRST_DWELL_RANGE
+    ratios = []
+    for gain in timing.GAINS:
+        entry = summary["rate"][str(gain)]
+        assert entry["fit"]["r2"] > timing.MIN_R2
+        assert entry["fit"]["intercept"] < 5 * 0.01
+        for ratio in entry["first_dwell_over_mean_field"]:
+            assert low <= ratio <= high
+        ratios.append(np.mean(entry["period_over_tau"]))
+    assert ratios[0] > ratios[1] > ratios[2]
+
+
+@pytest.mark.slow
+def test_rate_atrophy_full_sweep():
+    cases = atrophy.atrophy_cases("rate", "random", 1000, 2.0, 0.256, 5.0)
+    entry = atrophy.summarize(run_cases(cases, progress=False))["rate/random/1000"]
+    assert 0.5 <= entry["critical_fraction"] <= 0.7
+    assert entry["width"] is not None
+    assert entry["width"] <= 0.1 + 1e-9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tau_a", [0.256, 0.512, 0.6827])
+def test_lava_fixed_timing_n256(tau_a):
+    cases = [
+        Case(
+            b,
+            n_units=256,
+            n_patterns=4,
+            gain=2.0,
+            tau_a=tau_a,
+            seed=1,
+            duration=round(timing.duration_for(2.0, tau_a, 4), 3),
+        )
+        for b in ("lava-float", "lava-fixed")
+    ]
+    comparison = timing.compare_fixed(
+        run_cases(cases, workers=1, progress=False), "lava-float", "lava-fixed"
+    )
+    assert comparison["unmatched"] == 0
+    assert comparison["max_rel_diff"] <= timing.FIXED_TOLERANCE
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    reason="binary astrocyte spikes on Loihi 1 add input noise that triggers "
+    "transitions early, so float and fixed-point dwells diverge at N = 256",
+    strict=False,
+)
+def test_nengo_loihi_fixed_timing_n256():
+    cases = [
+        Case(
+            b,
+            n_units=256,
+            n_patterns=4,
+            gain=2.0,
+            tau_a=0.512,
+            seed=1,
+            duration=round(timing.duration_for(2.0, 0.512, 4), 3),
+        )
+        for b in ("nengo", "nengo-loihi")
+    ]
+    comparison = timing.compare_fixed(
+        run_cases(cases, workers=1, progress=False), "nengo", "nengo-loihi"
+    )
+    assert comparison["max_rel_diff"] <= timing.FIXED_TOLERANCE
