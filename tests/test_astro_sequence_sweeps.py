@@ -80,7 +80,7 @@ def test_run_cases_on_dask():
 def test_rate_period_linear_in_tau():
     cases = timing.timing_cases("rate", n_units=256, gains=(2.0,))
     summary = timing.summarize(run_cases(cases, progress=False))
-    entry = summary["rate"]["2.0"]
+    entry = summary["rate/256"]["2.0"]
     assert len(entry["period"]) == len(timing.TAUS)
     assert entry["fit"]["r2"] > timing.MIN_R2
     assert entry["fit"]["intercept"] < 5 * 0.01
@@ -92,7 +92,7 @@ def test_rate_period_linear_in_tau():
 def test_rate_period_over_tau_falls_with_gain():
     cases = timing.timing_cases("rate", n_units=256, taus=(0.256,))
     summary = timing.summarize(run_cases(cases, progress=False))
-    ratios = [summary["rate"][str(g)]["period_over_tau"][0] for g in timing.GAINS]
+    ratios = [summary["rate/256"][str(g)]["period_over_tau"][0] for g in timing.GAINS]
     assert ratios[0] > ratios[1] > ratios[2]
 
 
@@ -157,7 +157,7 @@ def test_study_report_written(tmp_path):
         progress=False,
     )
     summary = studies.write_report("timing", records, tmp_path)
-    assert "rate" in summary["per_backend"]
+    assert "rate/64" in summary["per_backend"]
     html = (tmp_path / "timing.html").read_text()
     assert html.count("data:image/png;base64,") == 1
 
@@ -189,7 +189,7 @@ def test_rate_timing_full_sweep():
     low, high = timing.FIRST_DWELL_RANGE
     ratios = []
     for gain in timing.GAINS:
-        entry = summary["rate"][str(gain)]
+        entry = summary["rate/1000"][str(gain)]
         assert entry["fit"]["r2"] > timing.MIN_R2
         assert entry["fit"]["intercept"] < 5 * 0.01
         for ratio in entry["first_dwell_over_mean_field"]:

@@ -75,39 +75,53 @@ def linear_fit(x, y) -> dict[str, float]:
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
-    """Return per-backend, per-gain timing summaries and their checks.
+    """Return timing summaries keyed by ``"backend/N"``, then by gain.
 
-    For each backend and gain with at least three measured periods: the
-    linear fit of the period against ``tau_a``, the ratio of each first
-    dwell to the mean-field ``T1`` and ``period / tau_a``.
+    Runs of the same ``tau_a`` are averaged over seeds (runs without a
+    measured period are left out). For each backend and gain: the mean first
+    dwell and period per ``tau_a``, their ratios to the mean field, the
+    per-seed range of the first-dwell ratio, and, with at least three time
+    constants, the linear fit of the mean period against ``tau_a``.
     """
     out: dict[str, Any] = {}
-    for backend in sorted({r["backend"] for r in records}):
+    for backend, n in sorted({(r["backend"], r["n_units"]) for r in records}):
+        mine = [r for r in records if r["backend"] == backend and r["n_units"] == n]
         per_gain = {}
-        for gain in sorted({r["gain"] for r in records if r["backend"] == backend}):
+        for gain in sorted({r["gain"] for r in mine}):
             rows = [
                 r
-                for r in records
-                if r["backend"] == backend and r["gain"] == gain and r["period"]
+                for r in mine
+                if r["gain"] == gain and r["period"] and r["first_dwell"]
             ]
-            rows.sort(key=lambda r: r["tau_a"])
-            taus = [r["tau_a"] for r in rows]
+            taus = sorted({r["tau_a"] for r in rows})
+            first, period, seeds, ratios = [], [], [], []
+            for tau in taus:
+                at = [r for r in rows if r["tau_a"] == tau]
+                t1 = mean_field_period(gain, tau)[0]
+                first.append(float(np.mean([r["first_dwell"] for r in at])))
+                period.append(float(np.mean([r["period"] for r in at])))
+                seeds.append([r["seed"] for r in at])
+                ratios += [r["first_dwell"] / t1 for r in at]
+            t1_unit, t_ss_unit = mean_field_period(gain, 1.0)
             entry: dict[str, Any] = {
                 "tau_a": taus,
-                "period": [r["period"] for r in rows],
-                "first_dwell": [r["first_dwell"] for r in rows],
+                "seeds": seeds,
+                "first_dwell": first,
+                "period": period,
                 "first_dwell_over_mean_field": [
-                    r["first_dwell"] / mean_field_period(gain, r["tau_a"])[0]
-                    for r in rows
+                    f / (t1_unit * t) for f, t in zip(first, taus, strict=True)
                 ],
-                "period_over_tau": [r["period"] / r["tau_a"] for r in rows],
-                "mean_field_period_over_tau": mean_field_period(gain, 1.0)[1],
-                "mean_field_first_over_tau": mean_field_period(gain, 1.0)[0],
+                "first_dwell_ratio_per_seed": [min(ratios), max(ratios)]
+                if ratios
+                else None,
+                "period_over_tau": [p / t for p, t in zip(period, taus, strict=True)],
+                "mean_field_period_over_tau": t_ss_unit,
+                "mean_field_first_over_tau": t1_unit,
             }
-            if len(rows) >= 3:
-                entry["fit"] = linear_fit(taus, entry["period"])
+            if len(taus) >= 3:
+                entry["fit"] = linear_fit(taus, period)
             per_gain[str(gain)] = entry
-        out[backend] = per_gain
+        out[f"{backend}/{n}"] = per_gain
     return out
 
 
