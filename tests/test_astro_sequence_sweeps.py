@@ -53,6 +53,8 @@ def test_critical_fraction_interpolates():
     f_c = critical_fraction([0.0, 0.4, 0.6, 0.8], [1.0, 1.0, 0.0, 0.0])
     assert f_c == pytest.approx(0.5)
     assert critical_fraction([0.0, 0.5], [1.0, 0.9]) is None
+    dip = critical_fraction([0.0, 0.2, 0.4, 0.6, 0.8], [1.0, 0.3, 1.0, 1.0, 0.0])
+    assert dip == pytest.approx(0.7)
 
 
 def test_unknown_sweep_backend_rejected():

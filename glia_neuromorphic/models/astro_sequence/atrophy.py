@@ -64,7 +64,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
 
     Records are grouped by backend, memories and network size. The critical
     fraction is where the mean recall quality (ordered transitions of one
-    pass) first falls below 0.5.
+    pass) falls below 0.5 for good.
     """
     groups: dict[tuple, list] = {}
     for r in records:

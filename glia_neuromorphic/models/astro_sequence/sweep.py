@@ -295,20 +295,24 @@ def _bar(items, progress: bool, description: str, total: int | None = None):
 
 
 def critical_fraction(fractions, quality, level: float = 0.5) -> float | None:
-    """Return the atrophy fraction at which mean recall quality first drops below
-    ``level`` (linear interpolation between sweep points), or None if it never does.
+    """Return the atrophy fraction beyond which mean recall quality stays below
+    ``level``, interpolated linearly between sweep points.
+
+    A dip below ``level`` followed by a recovery (a seed ending in a mixture
+    state) does not count. Returns None when quality never falls below
+    ``level``, and the first fraction when it starts below.
     """
     f = np.asarray(fractions, dtype=float)
     q = np.asarray(quality, dtype=float)
     order = np.argsort(f)
     f, q = f[order], q[order]
-    below = np.flatnonzero(q < level)
-    if below.size == 0:
-        return None
-    k = int(below[0])
-    if k == 0:
+    above = np.flatnonzero(q >= level)
+    if above.size == 0:
         return float(f[0])
-    f0, f1, q0, q1 = f[k - 1], f[k], q[k - 1], q[k]
+    k = int(above[-1])
+    if k == len(f) - 1:
+        return None
+    f0, f1, q0, q1 = f[k], f[k + 1], q[k], q[k + 1]
     return float(f0 + (q0 - level) * (f1 - f0) / (q0 - q1))
 
 
