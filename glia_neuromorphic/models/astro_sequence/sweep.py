@@ -161,11 +161,12 @@ def run_case(case: Case) -> dict[str, Any]:
     """Run one case and return its record (inputs, seed and recall measures).
 
     Recall measures: ``order`` and ``times`` (seconds at which each memory
-    reached overlap 0.9), ``quality`` (correct transitions over the ``P - 1``
-    transitions of one pass through the sequence, capped at 1),
-    ``mean_peak_overlap`` (largest overlap each memory of that pass reached,
-    averaged), ``first_dwell`` and ``period`` (mean dwell of the memories
-    after the first, excluding the last memory of an open chain).
+    reached overlap 0.9) and ``quality``, the number of in-order transitions
+    from memory 0 before the first wrong or missing one, over the ``P - 1``
+    transitions of one pass. ``mean_peak_overlap`` is the largest overlap
+    each memory reached, averaged over memories. ``first_dwell`` is the time
+    from memory 0 to memory 1, and ``period`` the mean dwell of the later
+    memories (the last memory of an open chain is left out).
     """
     runner = RUNNERS.get(case.backend)
     if runner is None:
@@ -236,9 +237,8 @@ def run_cases(
     """Run ``cases`` in parallel and return their records in input order.
 
     ``scheduler`` is ``"processes"`` (a process pool), ``"dask"`` (a Dask
-    LocalCluster, or the cluster at ``address`` of an existing
-    ``dask.distributed`` client) or ``"serial"``. ``workers`` defaults to the
-    number of CPUs.
+    LocalCluster with one single-threaded worker process per worker) or
+    ``"serial"``. ``workers`` defaults to the number of CPUs.
     """
     import os
 

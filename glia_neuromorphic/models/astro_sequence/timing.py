@@ -17,7 +17,7 @@ import numpy as np
 
 from glia_neuromorphic.models.astro_sequence.sweep import Case, mean_field_period
 
-#: 4.096 s / delta for delta = 16, 10, 8, 7, 6 (exact to 0.2 % at dt = 1 ms).
+#: 4.096 s / delta for delta = 16, 10, 8, 7, 6, rounded to within 0.01 %.
 TAUS = (0.256, 0.4096, 0.512, 0.5851, 0.6827)
 GAINS = (1.5, 2.0, 3.0)
 #: Gates of the float runs: linear fit of the period and first-dwell ratio.
