@@ -94,7 +94,7 @@ def test_nengo_without_astrocytes_stays(digits, simulator):
     patterns, j_s, j_a, cue = digits
     params = AstroParams()
     model = build_network(params, j_s, j_a, cue, load_chip("loihi1"), astrocytes=False)
-    run = run_nengo(model, simulator, steps=2000)
+    run = run_nengo(model, simulator, steps=1200)
     rec = _recall(run["neurons.spikes"], patterns, params)
     assert rec.order == [0]
     assert rec.overlaps[-500:, 0].min() >= 0.9
@@ -108,7 +108,7 @@ def test_lava_without_astrocytes_stays(digits, precision):
     params = AstroParams(gain=0.0)
     d = design(params, j_s, j_a, cue, load_chip("loihi2"))
     assert not np.any(d.astro_out.mantissa)
-    run = run_lava(d, precision, steps=2000)
+    run = run_lava(d, precision, steps=1200)
     rec = _recall(run["neurons.spikes"], patterns, params)
     assert rec.order == [0]
     assert rec.overlaps[-500:, 0].min() >= 0.9
