@@ -112,3 +112,29 @@ def test_lava_without_astrocytes_stays(digits, precision):
     rec = _recall(run["neurons.spikes"], patterns, params)
     assert rec.order == [0]
     assert rec.overlaps[-500:, 0].min() >= 0.9
+
+
+def test_astro_copies_keep_mean_drive(digits):
+    from glia_neuromorphic.models.astro_sequence.nengo_net import _astro_transforms
+
+    _, _, j_a, _ = digits
+    drive = 30 * 1.5 * j_a
+    astro_in, astro_out = _astro_transforms(drive, 0.2, 4)
+    assert astro_in.shape == (8 * 64, 128)
+    assert astro_out.shape == (128, 8 * 64)
+    # unit traces c as on/off activity; astrocyte rates are rectified drives
+    c = np.linspace(-1, 1, 64)
+    activity = np.concatenate([np.maximum(c, 0), np.maximum(-c, 0)])
+    rates = np.maximum(astro_in @ activity, 0)
+    current = astro_out @ rates
+    np.testing.assert_allclose(current[:64], drive @ c, atol=1e-9)
+    np.testing.assert_allclose(current[64:], -drive @ c, atol=1e-9)
+
+
+def test_astro_copies_must_be_positive(digits):
+    from glia_neuromorphic.errors import ValidationError
+    from glia_neuromorphic.models.astro_sequence.nengo_net import build_network
+
+    _, j_s, j_a, cue = digits
+    with pytest.raises(ValidationError, match="astro_copies is 0"):
+        build_network(AstroParams(), j_s, j_a, cue, load_chip("loihi1"), astro_copies=0)

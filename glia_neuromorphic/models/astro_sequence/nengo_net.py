@@ -95,6 +95,7 @@ def build_network(
     mask: np.ndarray | None = None,
     astrocytes: bool = True,
     astro_rate: float = ASTRO_RATE,
+    astro_copies: int = 1,
     probe_trace: bool = False,
     seed: int = 0,
 ) -> NengoModel:
@@ -163,17 +164,20 @@ def build_network(
         )
         trace_probe = None
         if astrocytes:
-            astro = _population(nengo, 2 * n, "astrocytes")
+            astro_in, astro_out = _astro_transforms(
+                params.beta * j_ast, astro_rate, astro_copies
+            )
+            astro = _population(nengo, astro_in.shape[0], "astrocytes")
             nengo.Connection(
                 neurons.neurons,
                 astro.neurons,
-                transform=pair_matrix(astro_rate * np.eye(n)),
+                transform=astro_in,
                 synapse=nengo.Lowpass(params.tau_a),
             )
             nengo.Connection(
                 astro.neurons,
                 neurons.neurons,
-                transform=pair_matrix(params.beta * j_ast / astro_rate),
+                transform=astro_out,
                 synapse=synapse_n,
             )
             if probe_trace:
@@ -182,6 +186,26 @@ def build_network(
     return NengoModel(
         net, params, n, astro_rate, spike_probe, trace_probe, decays, astrocytes
     )
+
+
+def _astro_transforms(drive: np.ndarray, rate: float, copies: int):
+    """Return the (input, output) transforms of ``copies`` astrocyte pairs per unit.
+
+    Copy k of a unit's pair fires ``rate * (1 + spread_k) * c`` spikes per
+    step, with spreads symmetric about 0 so the copies drift out of phase
+    and their summed rate is ``copies * rate * c``. The output weights are
+    divided by ``copies``, which keeps the mean drive ``drive @ c`` and
+    divides the spike-count variance by about ``copies``.
+    """
+    if copies < 1:
+        raise ValidationError(f"astro_copies is {copies}; it must be at least 1")
+    n = drive.shape[0]
+    spread = np.linspace(-0.2, 0.2, copies) if copies > 1 else np.zeros(1)
+    astro_in = np.vstack([pair_matrix(rate * (1 + x) * np.eye(n)) for x in spread])
+    out_one = pair_matrix(drive / (rate * copies))
+    astro_out = np.hstack([out_one] * copies)
+    # rows of astro_in are [on copies..., off copies...] in blocks of 2n per copy
+    return astro_in, astro_out
 
 
 def run_nengo(

@@ -55,6 +55,9 @@ class Case:
         Run length in seconds.
     seed : int
         Seed of the patterns, the cue and the atrophy mask.
+    astro_copies : int
+        Astrocyte neuron pairs per unit in the Nengo network (Loihi 1); more
+        copies lower the spike noise of the astrocytic drive.
     """
 
     backend: str
@@ -66,6 +69,7 @@ class Case:
     atrophy: float = 0.0
     duration: float = 4.0
     seed: int = 0
+    astro_copies: int = 1
 
     @property
     def params(self) -> AstroParams:
@@ -126,7 +130,14 @@ def _states_nengo(simulator):
         )
 
         model = build_network(
-            params, j_s, j_a, cue, load_chip("loihi1"), mask=mask, seed=case.seed
+            params,
+            j_s,
+            j_a,
+            cue,
+            load_chip("loihi1"),
+            mask=mask,
+            astro_copies=case.astro_copies,
+            seed=case.seed,
         )
         spikes = run_nengo(model, simulator, case.steps, seed=case.seed)
         return analysis.unit_activity(spikes["neurons.spikes"], params.tau_n, params.dt)
