@@ -44,6 +44,8 @@ from glia_neuromorphic.runs import RunResult
 #: (gain 1.5) 0.1 stalled after digit 5 and 0.5 stretched every dwell by
 #: about 20 %; 0.2 recalls the full cycle.
 ASTRO_RATE = 0.2
+#: Astrocyte neuron pairs per unit (``build_network``'s default).
+ASTRO_COPIES = 1
 BACKENDS = ("nengo", "nengo-loihi")
 
 
@@ -95,7 +97,7 @@ def build_network(
     mask: np.ndarray | None = None,
     astrocytes: bool = True,
     astro_rate: float = ASTRO_RATE,
-    astro_copies: int = 1,
+    astro_copies: int | None = None,
     probe_trace: bool = False,
     seed: int = 0,
 ) -> NengoModel:
@@ -164,8 +166,9 @@ def build_network(
         )
         trace_probe = None
         if astrocytes:
+            copies = ASTRO_COPIES if astro_copies is None else astro_copies
             astro_in, astro_out = _astro_transforms(
-                params.beta * j_ast, astro_rate, astro_copies
+                params.beta * j_ast, astro_rate, copies
             )
             astro = _population(nengo, astro_in.shape[0], "astrocytes")
             nengo.Connection(
