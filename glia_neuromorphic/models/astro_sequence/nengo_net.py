@@ -17,9 +17,10 @@ clipped at 0 and reset to 0, at most one spike per step, the float model of
 what nengo-loihi puts on the chip). A neuron fires about ``J * dt`` spikes per
 step (saturating at 1). A unit's output ``s_i`` is on minus off spikes per
 step, which makes it a staircase version of ``clip(beta * h_i, -1, 1)``. The
-astrocyte pair of unit ``j`` fires ``r_a * c_j`` spikes per step, ``c_j`` being ``s_j``
-low-passed with ``tau_a``. The cue is a host-side population that fires one
-spike per step for the first ``cue_steps`` steps; nengo-loihi sends its
+astrocyte pair of unit ``j`` fires about ``r_a * c_j`` spikes per step, ``c_j`` being ``s_j``
+low-passed with ``tau_a``. The cue is a host-side population that fires
+every other step for the first ``cue_steps`` steps (a drive of 1 per step
+exceeds the threshold of 1 only on the second step). nengo-loihi sends these
 spikes to the chip unchanged, so both simulators see the same cue.
 """
 
@@ -139,7 +140,7 @@ def build_network(
     net = nengo.Network(label="astro-sequence", seed=seed)
     nengo_loihi.add_params(net)
     with net:
-        # one spike per step from the cue population: input of 1/dt on J
+        # a drive of 1/dt makes each cue neuron fire every other step
         cue_on = np.concatenate([cue > 0, cue < 0]).astype(float) / dt
 
         def cue_input(t):
@@ -207,7 +208,8 @@ def _astro_transforms(drive: np.ndarray, rate: float, copies: int):
     astro_in = np.vstack([pair_matrix(rate * (1 + x) * np.eye(n)) for x in spread])
     out_one = pair_matrix(drive / (rate * copies))
     astro_out = np.hstack([out_one] * copies)
-    # rows of astro_in are [on copies..., off copies...] in blocks of 2n per copy
+    # rows of astro_in (and columns of astro_out) are copy 0's n on and n off
+    # neurons, then copy 1's, and so on
     return astro_in, astro_out
 
 
