@@ -20,8 +20,9 @@ step, which makes it a staircase version of ``clip(beta * h_i, -1, 1)``. The
 astrocyte pair of unit ``j`` fires about ``r_a * c_j`` spikes per step,
 ``c_j`` being ``s_j`` low-passed with ``tau_a``. The cue is a host-side
 population that fires every other step for the first ``cue_steps`` steps (a
-drive of 1 per step exceeds the threshold of 1 only on the second step). nengo-loihi sends these
-spikes to the chip unchanged, so both simulators see the same cue.
+drive of 1 per step exceeds the threshold of 1 only on the second step).
+nengo-loihi sends these spikes to the chip unchanged, so both simulators see
+the same cue.
 """
 
 from __future__ import annotations
