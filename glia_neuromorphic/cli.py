@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from glia_neuromorphic.errors import GliaError
+from glia_neuromorphic.errors import GliaError, ValidationError
 
 app = typer.Typer(
     help="Compile, emulate and verify spiking networks for Loihi 1 and Loihi 2.",
@@ -16,8 +17,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 @app.callback()
@@ -42,14 +43,34 @@ def verify(
     out: Path = typer.Option(
         Path("out/verify"), help="Directory for report.json and report.html."
     ),
+    golden: Path = typer.Option(
+        None,
+        help="Directory of golden files: compare the fixed-point run bit for bit.",
+    ),
+    update_golden: bool = typer.Option(
+        False, help="Record the fixed-point run as the golden file (needs --golden)."
+    ),
 ) -> None:
     """Run float and fixed point, compare them and exit non-zero on a failed check."""
     from glia_neuromorphic.models import load_model
 
     module = load_model(model)
-    result = module.verify(
+    options = dict(
         target=target, backend=backend, steps=steps, seed=seed, out=out, console=console
     )
+    if update_golden and golden is None:
+        raise ValidationError("--update-golden needs --golden DIR (where to write)")
+    if golden is not None:
+        parameters = inspect.signature(module.verify).parameters.values()
+        if not any(
+            p.name == "golden_dir" or p.kind is p.VAR_KEYWORD for p in parameters
+        ):
+            raise ValidationError(
+                f"model {model!r} does not support golden files (its verify() "
+                "takes no golden_dir); run it without --golden"
+            )
+        options.update(golden_dir=golden, update_golden=update_golden)
+    result = module.verify(**options)
     raise typer.Exit(0 if result.passed else 1)
 
 
@@ -88,6 +109,125 @@ def sweep(
     console.print(f"{study} sweep written to {out}")
 
 
+@app.command("emulate")
+def emulate_command(
+    program_file: Path = typer.Argument(..., help="Chip program file (.gliaprog)."),
+    steps: int = typer.Option(..., min=0, help="Number of time steps to run."),
+    seed: int = typer.Option(0, help="Seed recorded with the run."),
+    out: Path = typer.Option(
+        Path("out/emulate"), help="Directory for probes.npz and summary.json."
+    ),
+    target: str = typer.Option(
+        None, help="hw_configs target (default: the program's own target)."
+    ),
+    strict: bool = typer.Option(
+        False, help="Stop with an error at the first register wrap or clip."
+    ),
+) -> None:
+    """Run a saved chip program on the bit-exact emulator and write its probes."""
+    from glia_neuromorphic.emulator.cli_run import run_emulate_command
+
+    summary = run_emulate_command(
+        program_file,
+        steps,
+        seed=seed,
+        out=out,
+        target=target,
+        strict=strict,
+        console=console,
+    )
+    console.print(
+        f"{summary['steps']} steps on {summary['target']} ({summary['mode']} "
+        f"arithmetic) in {summary['seconds']:.2f} s; wrote {out}"
+    )
+
+
+@app.command("compile")
+def compile_command(
+    model: str = typer.Argument(
+        ...,
+        help="Registered model name (e.g. astro-sequence) or a .py file with build().",
+    ),
+    target: str = typer.Option(
+        ..., help="hw_configs target: a chip (one chip) or a board (all its chips)."
+    ),
+    out: Path = typer.Option(
+        Path("out/compile"), help="Directory for the program and the JSON reports."
+    ),
+    seed: int = typer.Option(0, help="Seed for build() and stochastic rounding."),
+    rounding: str = typer.Option(
+        "nearest", help="Weight rounding: nearest or stochastic."
+    ),
+    split: bool = typer.Option(
+        True, "--split/--no-split", help="Split groups that do not fit one core."
+    ),
+    steps: int = typer.Option(
+        None,
+        help="Steps of input to record as spike sources (default: one period of "
+        "each Lava RingBuffer; 1000 for Nengo Nodes and Lava Spikers).",
+    ),
+    dt: float = typer.Option(0.001, help="Step length in seconds."),
+) -> None:
+    """Quantize and map a model; write the chip program and both reports."""
+    import warnings
+
+    from glia_neuromorphic.compiler import (
+        compile_model,
+        load_model_object,
+        write_outputs,
+    )
+    from glia_neuromorphic.errors import OverflowRiskWarning
+
+    name, model_object = load_model_object(model, seed=seed, target=target)
+    with warnings.catch_warnings():
+        # the risks are printed from the report below, once each
+        warnings.simplefilter("ignore", OverflowRiskWarning)
+        result = compile_model(
+            model_object,
+            target,
+            seed=seed,
+            rounding=rounding,
+            split=split,
+            dt=dt,
+            n_steps=steps,
+        )
+    result.program.metadata["model"] = name
+    paths = write_outputs(result, out)
+    console.print(result.quantization.table())
+    if result.quantization.decays:
+        console.print(result.quantization.decay_table())
+    quantization = result.quantization
+    if quantization.n_zeroed or quantization.n_saturated:
+        console.print(
+            f"[yellow]warning:[/] {quantization.n_zeroed} non-zero value(s) rounded "
+            f"to 0 (lost synapses for weights) and {quantization.n_saturated} "
+            "clipped; see the table and the JSON report",
+            highlight=False,
+        )
+    for risk in quantization.overflow:
+        console.print(f"[yellow]warning:[/] {risk.message()}", highlight=False)
+    console.print(result.resources.table())
+    program = result.program
+    console.print(
+        f"compiled {name} for {result.mapping.target.name}: {len(program.groups)} "
+        f"groups, {result.mapping.n_cores} cores on {result.mapping.n_chips} "
+        f"chip(s), seed {seed}",
+        highlight=False,
+    )
+    for kind, path in paths.items():
+        console.print(f"{kind}: {path}", highlight=False)
+
+
+@app.command()
+def report(
+    directory: Path = typer.Argument(..., help="Directory holding report.json."),
+) -> None:
+    """Rebuild report.html from report.json (e.g. after upgrading the toolchain)."""
+    from glia_neuromorphic.fidelity.report import rebuild_html
+
+    console.print(f"wrote {rebuild_html(directory)}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a GliaError prints one line and exits with its code.
 
@@ -98,11 +238,15 @@ def main(argv: list[str] | None = None) -> None:
     if debug:
         args.remove("--debug")
     try:
-        app(args=args, standalone_mode=False)
+        # without standalone mode, click returns the code of typer.Exit
+        # instead of raising it, so a failed verification must exit here
+        code = app(args=args, standalone_mode=False)
+        if isinstance(code, int) and code != 0:
+            sys.exit(code)
     except GliaError as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -53,3 +53,17 @@ class FidelityError(GliaError, AssertionError):
     """A fixed-point run failed a fidelity tolerance against its float reference."""
 
     exit_code = 10
+
+
+class RegisterOverflowError(GliaError, ArithmeticError):
+    """A register wrapped or clipped during a strict emulator run."""
+
+    exit_code = 8
+
+
+class GliaWarning(UserWarning):
+    """Base class of warnings issued by glia_neuromorphic."""
+
+
+class OverflowRiskWarning(GliaWarning):
+    """A register can leave its range at run time (it then wraps or clips)."""

@@ -35,6 +35,8 @@ class CoreLimits:
     synapse_memory_bits: int
     synapse_word_bits: int
     synapse_index_bits: int
+    synapse_header_bits: int
+    synapses_per_block: int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -253,6 +255,8 @@ def _check_ranges(path: Path, cfg: ChipConfig) -> None:
         "core.input_axons": cfg.core.input_axons,
         "core.output_axons": cfg.core.output_axons,
         "core.synapse_memory_bits": cfg.core.synapse_memory_bits,
+        "core.synapse_word_bits": cfg.core.synapse_word_bits,
+        "core.synapses_per_block": cfg.core.synapses_per_block,
         "chip.cores": cfg.chip.cores,
         "neuron.decay_bits": cfg.neuron.decay_bits,
         "neuron.u_bits": cfg.neuron.u_bits,

@@ -105,6 +105,10 @@ class CompartmentGroup(Group):
         Bias as ``bias_mant * 2**bias_exp``.
     refract_delay : (n,) int array
         Refractory period in steps (1 = none).
+    vmin, vmax : int or None
+        Voltage clip bounds of the group; None means the chip's full signed
+        ``v_bits`` range. nengo-loihi sets them per block (a LIF with
+        ``min_voltage=0`` has ``vmin = 0``).
     """
 
     kind: ClassVar[str] = "lif"
@@ -116,6 +120,8 @@ class CompartmentGroup(Group):
     bias_exp: np.ndarray = None
     refract_delay: np.ndarray = None
     float_params: dict = dataclasses.field(default_factory=dict)
+    vmin: int | None = None
+    vmax: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.n, bool) or not isinstance(self.n, int | np.integer):
@@ -546,6 +552,10 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp creates the file as 0600; give it the mode a plain open() would
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -10,6 +10,7 @@ from glia_neuromorphic.errors import ValidationError
 #: CLI name -> module path. Each module provides the functions the CLI calls.
 MODELS = {
     "astro-sequence": "glia_neuromorphic.models.astro_sequence",
+    "contracting-rnn": "glia_neuromorphic.models.contracting_rnn",
 }
 
 

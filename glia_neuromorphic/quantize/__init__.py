@@ -16,16 +16,26 @@ from glia_neuromorphic.quantize.core import (
     refract_delay_steps,
     weight_range,
 )
+from glia_neuromorphic.quantize.report import (
+    OverflowRisk,
+    QuantizationReport,
+    check_overflow,
+    fan_in_bounds,
+)
 
 __all__ = [
     "ROUNDING_MODES",
     "SIGN_MODES",
     "TAU_TOLERANCE",
+    "OverflowRisk",
     "ParamReport",
+    "QuantizationReport",
     "QuantizedDecay",
     "QuantizedWeights",
     "check_finite",
+    "check_overflow",
     "decay_from_tau",
+    "fan_in_bounds",
     "infer_sign_mode",
     "quantize_bias",
     "quantize_threshold",

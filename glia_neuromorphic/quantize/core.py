@@ -14,6 +14,7 @@ import math
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 
 from glia_neuromorphic.errors import QuantizationError, ValidationError
 from glia_neuromorphic.hwconfig import ChipConfig
@@ -58,8 +59,12 @@ def check_finite(values: Any, name: str) -> np.ndarray:
     """Return ``values`` as a float array, or raise naming the first bad entry.
 
     The index is the first non-finite value in row-major order, e.g.
-    ``weights[0, 1] is nan``.
+    ``weights[0, 1] is nan``. A scipy sparse matrix is checked without
+    densifying and returned as it is.
     """
+    if scipy.sparse.issparse(values):
+        _check_finite_sparse(values, name)
+        return values
     arr = np.asarray(values, dtype=np.float64)
     bad = ~np.isfinite(arr)
     if bad.any():
@@ -71,6 +76,21 @@ def check_finite(values: Any, name: str) -> np.ndarray:
             "zero vector upstream)"
         )
     return arr
+
+
+def _check_finite_sparse(matrix: Any, name: str) -> None:
+    """Raise naming the first non-finite stored entry of a sparse matrix."""
+    csr = scipy.sparse.csr_matrix(matrix)
+    csr.sort_indices()
+    bad = np.flatnonzero(~np.isfinite(csr.data))
+    if bad.size:
+        k = int(bad[0])
+        row = int(np.searchsorted(csr.indptr, k, side="right") - 1)
+        raise ValidationError(
+            f"{name}[{row}, {int(csr.indices[k])}] is {csr.data[k]}; every value "
+            "must be finite (check for a division by zero or an unnormalized "
+            "zero vector upstream)"
+        )
 
 
 def _round(x: np.ndarray, rounding: str, rng: np.random.Generator | None) -> np.ndarray:
@@ -87,7 +107,7 @@ def _round(x: np.ndarray, rounding: str, rng: np.random.Generator | None) -> np.
     )
 
 
-def _errors(
+def param_report(
     name: str,
     kind: str,
     floats: np.ndarray,
@@ -96,6 +116,11 @@ def _errors(
     exponent: int | None,
     saturated: int,
 ) -> ParamReport:
+    """Return the error report of ``floats`` represented as ``dequant``.
+
+    ``ints`` are the stored integers, ``exponent`` their shared exponent (or
+    None) and ``saturated`` the number of values clipped to the range.
+    """
     nonzero = floats != 0
     rel = np.abs(dequant[nonzero] - floats[nonzero]) / np.abs(floats[nonzero])
     return ParamReport(
@@ -236,7 +261,7 @@ def quantize_weights(
     clipped = np.clip(mant, lo, hi)
     n_sat = int(np.count_nonzero(clipped != mant))
     mant = clipped.astype(np.int64)
-    report = _errors(name, "weights", w, mant * 2.0**exp, mant, exp, n_sat)
+    report = param_report(name, "weights", w, mant * 2.0**exp, mant, exp, n_sat)
     if n_sat:
         note = f"{n_sat} weight(s) clipped to [{lo}, {hi}] at exponent {exp}" + (
             " (largest exponent reached)" if too_large else ""
@@ -375,7 +400,7 @@ def quantize_bias(
     clipped = np.clip(mant, -top, top)
     n_sat = int(np.count_nonzero(clipped != mant))
     mant = clipped.astype(np.int64)
-    report = _errors(name, "bias", b, mant * 2.0**exp, mant, None, n_sat)
+    report = param_report(name, "bias", b, mant * 2.0**exp, mant, None, n_sat)
     if n_sat:
         raise QuantizationError(
             f"{name}: {n_sat} bias value(s) up to {np.abs(b).max():g} exceed the "

@@ -1,0 +1,1 @@
+"""Backends that run a chip program: the emulator's references and more."""

@@ -1,0 +1,209 @@
+"""Compile a model: front end, quantization report, overflow check and mapping."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import inspect
+import logging
+from pathlib import Path
+from typing import Any
+
+from glia_neuromorphic.errors import GliaError, ValidationError
+from glia_neuromorphic.hwconfig import Target, load_target
+from glia_neuromorphic.mapping import Mapping, ResourceReport, map_program
+from glia_neuromorphic.program import ChipProgram
+from glia_neuromorphic.quantize import QuantizationReport, check_overflow
+
+logger = logging.getLogger(__name__)
+
+#: File names ``write_outputs`` uses inside the output directory.
+PROGRAM_FILE = "program.gliaprog"
+QUANTIZATION_FILE = "quantization.json"
+RESOURCES_FILE = "resources.json"
+
+
+@dataclasses.dataclass
+class CompileResult:
+    """A compiled program with its quantization and resource reports."""
+
+    program: ChipProgram
+    quantization: QuantizationReport
+    mapping: Mapping
+    resources: ResourceReport
+
+
+def _is_lava_process(obj: Any) -> bool:
+    try:
+        from lava.magma.core.process.process import AbstractProcess
+    except ImportError:  # pragma: no cover - lava is a dependency
+        return False
+    return isinstance(obj, AbstractProcess)
+
+
+def frontend_of(model: Any) -> str:
+    """Return ``"nengo"`` or ``"lava"`` for a model object, or raise.
+
+    A Lava model is one process or a list/tuple of processes (an empty list
+    is an empty graph).
+    """
+    import nengo
+
+    if isinstance(model, nengo.Network):
+        return "nengo"
+    if _is_lava_process(model):
+        return "lava"
+    if isinstance(model, list | tuple) and all(_is_lava_process(p) for p in model):
+        return "lava"
+    raise ValidationError(
+        f"model object of type {type(model).__name__} is not supported; pass a "
+        "nengo.Network, a Lava process, or a list of Lava processes"
+    )
+
+
+def to_program(
+    model: Any,
+    target: Target,
+    *,
+    seed: int | None = 0,
+    rounding: str = "nearest",
+    dt: float = 0.001,
+    n_steps: int | None = None,
+) -> tuple[ChipProgram, QuantizationReport]:
+    """Run the front end that matches ``model`` and return program and report."""
+    if frontend_of(model) == "nengo":
+        from glia_neuromorphic.frontends.nengo import from_nengo
+
+        return from_nengo(
+            model, target, dt=dt, seed=seed, rounding=rounding, n_steps=n_steps
+        )
+    from glia_neuromorphic.frontends.lava import from_lava
+
+    return from_lava(
+        model, target, rounding=rounding, seed=seed, dt=dt, n_steps=n_steps
+    )
+
+
+def compile_model(
+    model: Any,
+    target: str | Target,
+    *,
+    seed: int | None = 0,
+    rounding: str = "nearest",
+    split: bool = True,
+    dt: float = 0.001,
+    n_steps: int | None = None,
+) -> CompileResult:
+    """Compile a Nengo network or Lava graph for ``target``.
+
+    The steps are: front end (with quantization), the worst-case fan-in
+    overflow check (warnings, listed in the quantization report), and the
+    mapping onto cores, which raises CapacityError when the network does not
+    fit. The placement is stored in ``program.metadata["mapping"]``.
+    """
+    if isinstance(target, str):
+        target = load_target(target)
+    program, quantization = to_program(
+        model, target, seed=seed, rounding=rounding, dt=dt, n_steps=n_steps
+    )
+    quantization.overflow = check_overflow(program, target.chip)
+    mapping = map_program(program, target, split=split)
+    program.metadata["mapping"] = mapping.to_metadata()
+    program.metadata["assumed"] = target.assumed
+    return CompileResult(
+        program=program,
+        quantization=quantization,
+        mapping=mapping,
+        resources=ResourceReport.from_mapping(mapping),
+    )
+
+
+def write_outputs(result: CompileResult, out_dir: str | Path) -> dict[str, Path]:
+    """Write the program and both JSON reports into ``out_dir`` (atomically)."""
+    out_dir = Path(out_dir)
+    return {
+        "program": result.program.save(out_dir / PROGRAM_FILE),
+        "quantization": result.quantization.save(out_dir / QUANTIZATION_FILE),
+        "resources": result.resources.save(out_dir / RESOURCES_FILE),
+    }
+
+
+# --- model loading ---------------------------------------------------------------
+
+
+def _call_build(build: Any, where: str, options: dict[str, Any]) -> Any:
+    """Call ``build`` with the options its signature accepts."""
+    if not callable(build):
+        raise ValidationError(f"{where}: build is not a function")
+    try:
+        parameters = inspect.signature(build).parameters
+    except (TypeError, ValueError):
+        parameters = {}  # builtins without a signature take no options
+    kwargs = {k: v for k, v in options.items() if k in parameters and v is not None}
+    try:
+        return build(**kwargs)
+    except GliaError:
+        raise
+    except Exception as exc:
+        raise ValidationError(
+            f"{where}: build() raised {type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _load_file(path: Path) -> Any:
+    if not path.is_file():
+        raise ValidationError(
+            f"model file {str(path)!r} not found; pass an existing .py file or a "
+            "registered model name"
+        )
+    spec = importlib.util.spec_from_file_location(f"glia_user_model_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ValidationError(f"model file {str(path)!r} cannot be imported")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:
+        raise ValidationError(
+            f"model file {str(path)!r} failed to import: {type(exc).__name__}: {exc}"
+        ) from exc
+    return module
+
+
+def load_model_object(
+    spec: str, *, seed: int | None = 0, target: str | None = None
+) -> tuple[str, Any]:
+    """Return ``(name, model object)`` for a registry name or a ``.py`` path.
+
+    The module's ``build()`` is called with ``seed=`` and ``target=`` (the
+    target name) when its signature accepts them, and must return a Nengo
+    network or Lava processes.
+    """
+    from glia_neuromorphic.models import MODELS, load_model
+
+    path = Path(spec)
+    if spec.endswith(".py") or (path.exists() and spec not in MODELS):
+        module = _load_file(path)
+        where, name = f"model file {str(path)!r}", path.stem
+    else:
+        try:
+            module = load_model(spec)
+        except ImportError as exc:
+            raise ValidationError(
+                f"model {spec!r} is registered but its module cannot be imported "
+                f"({exc})"
+            ) from exc
+        where, name = f"model {spec!r}", spec
+    build = getattr(module, "build", None)
+    if build is None:
+        raise ValidationError(
+            f"{where} defines no build() function; add one that returns a "
+            "nengo.Network or Lava processes"
+        )
+    model = _call_build(build, where, {"seed": seed, "target": target})
+    try:
+        frontend_of(model)
+    except ValidationError as exc:
+        raise ValidationError(
+            f"{where}: build() returned an unsupported object; {exc}"
+        ) from exc
+    return name, model

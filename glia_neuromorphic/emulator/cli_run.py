@@ -1,0 +1,73 @@
+"""The ``glia emulate`` command: load a program, run it, write probes and summary."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+from glia_neuromorphic.emulator.engine import Emulator
+from glia_neuromorphic.program import ChipProgram, atomic_write_bytes, atomic_write_text
+
+#: Runs of at least this many steps show a progress bar.
+PROGRESS_MIN_STEPS = 1000
+
+
+def run_emulate_command(
+    program_file: Path,
+    steps: int,
+    *,
+    seed: int,
+    out: Path,
+    target: str | None,
+    strict: bool,
+    console: Console,
+) -> dict:
+    """Run a saved program and write ``probes.npz`` and ``summary.json`` to ``out``.
+
+    Both files are written atomically, so an interrupted run leaves no
+    partial output. Returns the summary that was written.
+    """
+    program = ChipProgram.load(program_file)
+    emulator = Emulator(program, target, strict=strict, seed=seed)
+    start = time.perf_counter()
+    if steps >= PROGRESS_MIN_STEPS:
+        columns = (
+            TextColumn("emulating"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} steps"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("run", total=steps)
+            result = emulator.run(
+                steps, progress=lambda k: bar.update(task, completed=k)
+            )
+    else:
+        result = emulator.run(steps)
+    seconds = time.perf_counter() - start
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **result.data)
+    atomic_write_bytes(Path(out) / "probes.npz", buffer.getvalue())
+    summary = {
+        "program": str(program_file),
+        "program_hash": result.metadata["program_hash"],
+        "target": result.target,
+        "mode": result.metadata["mode"],
+        "steps": steps,
+        "seed": seed,
+        "dt": result.dt,
+        "strict": strict,
+        "seconds": seconds,
+        "steps_per_s": steps / seconds if seconds > 0 else None,
+        "probes": {key: list(value.shape) for key, value in result.data.items()},
+        "counters": result.counters,
+    }
+    atomic_write_text(Path(out) / "summary.json", json.dumps(summary, indent=1))
+    return summary

@@ -1,0 +1,400 @@
+"""``glia verify contracting-rnn``: certificate, convergence and accuracy checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from glia_neuromorphic.contraction import (
+    Certificate,
+    assembly_certificate,
+    block_slices,
+    feedback_residual,
+    fit_decay_rate,
+    metric_distance,
+    off_block_mask,
+    recheck_quantized,
+)
+from glia_neuromorphic.errors import BackendError
+from glia_neuromorphic.hwconfig import load_target
+from glia_neuromorphic.models.contracting_rnn import spiking
+from glia_neuromorphic.models.contracting_rnn.network import Assembly, simulate
+from glia_neuromorphic.models.contracting_rnn.storage import train_or_load
+from glia_neuromorphic.program import atomic_write_bytes, atomic_write_text
+
+logger = logging.getLogger(__name__)
+
+#: Settings of the assembly ``verify`` trains (small so a cold run stays fast).
+VERIFY_ASSEMBLY = {
+    "sizes": (16, 16, 16, 16),
+    "epochs": 30,
+    "module_kind": "svd",
+    "max_norm": 0.9,
+    "tau": 10.0,
+    "steps_per_item": 20,
+    "readout_steps": 20,
+    # keeps the Euler-step factor q near 0.9988 at TIME_SCALE = 4 (tau_s = 40)
+    "max_coupling": 2.0,
+}
+#: Held-out digits run on Lava; each Lava run contains one network copy per digit.
+VERIFY_DIGITS = 50
+#: Largest accuracy gap, fixed point vs float spiking, in percentage points.
+MAX_GAP_POINTS = 2.0
+#: Factor on the largest training drive that the bias format must hold.
+DRIVE_HEADROOM = 1.5
+#: Training sequences simulated to find the range of the unit inputs x.
+CALIBRATION_SEQUENCES = 200
+#: Spiking steps per rate-model step.
+TIME_SCALE = 4
+#: Standard deviation of the initial state offset of the two convergence runs,
+#: in rate-model units. Spike jitter keeps their distance near 3 in these units,
+#: so the runs start about 40 times further apart than that floor.
+CONVERGENCE_OFFSET = 10.0
+
+
+@dataclasses.dataclass
+class VerifyResult:
+    """Outcome of ``verify``: ``passed`` and the numbers behind it."""
+
+    passed: bool
+    checks: dict[str, bool]
+    report: dict[str, Any]
+    path: Path
+
+
+def quantized_certificate(
+    assembly: Assembly, net: spiking.SpikingNetwork, fixed: spiking.FixedPointNetwork
+) -> tuple[Certificate, dict[str, Any]]:
+    """Re-certify the assembly with the weights the fixed-point run uses.
+
+    The dequantized on-neuron weights are ``a vth (W + L)`` and, for coupled
+    assemblies, the off-to-on weights ``-a vth L``; dividing by ``a vth``
+    recovers ``W_q`` and ``L_q``.
+    """
+    n = assembly.n_units
+    scale = net.vth / net.tau_s
+    on_block = fixed.dequantized_weights[:n, :n] / scale
+    if net.n_neurons > n:
+        L_q = -fixed.dequantized_weights[:n, n:] / scale
+    else:
+        L_q = np.zeros((n, n))
+    inside = ~off_block_mask(assembly.sizes)
+    W_q = on_block * inside
+    L_q = L_q * ~inside
+    modules = assembly.module_certificates(W_q)
+    metric = np.diag(assembly.metric)
+    checks = [
+        recheck_quantized(
+            assembly.W[block, block],
+            W_q[block, block],
+            certify=lambda w, b=block: _module_cert(assembly, w, b),
+        )
+        for block in block_slices(assembly.sizes)
+    ]
+    cert = assembly_certificate(modules, L_q, assembly.sizes, "feedback")
+    euler = assembly.euler_certificate(net.time_scale, W_q, L_q)
+    info = {
+        "euler_quantized": euler.summary(),
+        "feedback_residual_float": feedback_residual(assembly.L, metric),
+        "feedback_residual_quantized": feedback_residual(L_q, metric),
+        "modules": [check.summary() for check in checks],
+    }
+    return cert, info
+
+
+def _module_cert(assembly: Assembly, W_block: np.ndarray, block: slice) -> Certificate:
+    W = np.zeros_like(assembly.W)
+    W[block, block] = W_block
+    index = [b.start for b in block_slices(assembly.sizes)].index(block.start)
+    return assembly.module_certificates(W)[index]
+
+
+def convergence(
+    assembly: Assembly,
+    net: spiking.SpikingNetwork,
+    fixed: spiking.FixedPointNetwork,
+    chip,
+    sequence: np.ndarray,
+    rng: np.random.Generator,
+) -> dict[str, Any]:
+    """Run two copies from different states on one input, in float and fixed point.
+
+    Returns the distance traces (metric ``M``, rate-model units) of the rate
+    model and of the fixed-point spiking run, and their fitted decay rates per
+    spiking step.
+    """
+    offset = CONVERGENCE_OFFSET * rng.standard_normal(assembly.n_units)
+    s0 = np.stack([offset, -offset])
+    pair = np.repeat(sequence[None], 2, axis=0)
+    metric = assembly.metric
+
+    fine = _refined(assembly, net.time_scale)
+    rate_run = simulate(fine, pair, s0=s0, keep=True)["s"]
+    rate_distance = metric_distance(rate_run[:, 0], rate_run[:, 1], metric)
+
+    drives = pair @ assembly.U.T + assembly.b
+    spike_run = spiking.run_lava(net, drives, chip, fixed, s0=s0, probe_current=True)
+    spike_distance = metric_distance(spike_run["s"][:, 0], spike_run["s"][:, 1], metric)
+    return {
+        "rate": rate_distance,
+        "fixed": spike_distance,
+        "rate_fit": fit_decay_rate(rate_distance),
+        "fixed_fit": fit_decay_rate(spike_distance),
+    }
+
+
+def _refined(assembly: Assembly, time_scale: int) -> Assembly:
+    """Return the rate model at the spiking time step (tau and steps scaled)."""
+    return dataclasses.replace(
+        assembly,
+        tau=assembly.tau * time_scale,
+        steps_per_item=assembly.steps_per_item * time_scale,
+        readout_steps=assembly.readout_steps * time_scale,
+    )
+
+
+def calibrate(assembly: Assembly, sequences: np.ndarray) -> tuple[float, float]:
+    """Return the 99th percentile of positive ``x`` and the drive range to plan for.
+
+    The drive range is :data:`DRIVE_HEADROOM` times the largest ``|U u + b|``
+    over ``sequences``, so held-out digits with a larger drive still fit the
+    bias format.
+    """
+    x = simulate(assembly, sequences[:CALIBRATION_SEQUENCES], keep=True)["x"]
+    drive = np.abs(sequences @ assembly.U.T + assembly.b).max()
+    return float(np.percentile(x[x > 0], 99)), DRIVE_HEADROOM * float(drive)
+
+
+def _accuracy(assembly: Assembly, features: np.ndarray, labels: np.ndarray) -> float:
+    logits = features @ assembly.C.T + assembly.c0
+    return float(np.mean(np.argmax(logits, axis=1) == labels))
+
+
+def run_checks(
+    target: str, seed: int, out: Path, time_scale: int, digits: int
+) -> dict[str, Any]:
+    """Train or load, export, run Lava float and fixed point; return all numbers."""
+    tgt = load_target(target)
+    chip = tgt.chip
+    settings = dict(VERIFY_ASSEMBLY)
+    sizes, epochs = settings.pop("sizes"), settings.pop("epochs")
+    assembly, task, info = train_or_load(
+        seed, out / "cache", sizes=sizes, epochs=epochs, **settings
+    )
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(
+        len(task.y_test), size=min(digits, len(task.y_test)), replace=False
+    )
+    x, y = task.x_test[pick], task.y_test[pick]
+
+    max_x, max_drive = calibrate(assembly, task.x_train)
+    net = spiking.export(assembly, chip, max_x, max_drive, time_scale=time_scale)
+    drives = x @ assembly.U.T + assembly.b
+    fixed = spiking.quantize(net, chip, max_drive)
+
+    cert = assembly.certificate()
+    euler = assembly.euler_certificate(time_scale)
+    cert_q, quant_info = quantized_certificate(assembly, net, fixed)
+    float_rate = _accuracy(
+        assembly, simulate(_refined(assembly, time_scale), x)["features"], y
+    )
+    float_spiking = _accuracy(
+        assembly, spiking.run_lava(net, drives, chip)["features"], y
+    )
+    fixed_spiking = _accuracy(
+        assembly, spiking.run_lava(net, drives, chip, fixed)["features"], y
+    )
+    conv = convergence(assembly, net, fixed, chip, x[0], rng)
+    return {
+        "target": tgt.summary(),
+        "seed": seed,
+        "assembly": assembly.config(),
+        "train": info,
+        "test_digits": int(len(y)),
+        "certificate": cert.summary(),
+        "certificate_quantized": cert_q.summary(),
+        "euler_certificate": euler.summary(),
+        "quantization": {**fixed.report, **quant_info},
+        "spiking": {
+            "time_scale": time_scale,
+            "tau_s": net.tau_s,
+            "vth": net.vth,
+            "rate_scale": net.rate_scale,
+            "neuron": net.neuron,
+        },
+        "accuracy": {
+            "float_rate_model": float_rate,
+            "float_spiking": float_spiking,
+            "fixed_spiking": fixed_spiking,
+        },
+        "convergence": conv,
+        "certified_rate_per_step": cert.rate / time_scale,
+        "certified_rate_quantized_per_step": cert_q.rate / time_scale,
+    }
+
+
+def judge(numbers: dict[str, Any]) -> dict[str, bool]:
+    """Return each named check and whether it passed."""
+    acc = numbers["accuracy"]
+    gap = abs(acc["fixed_spiking"] - acc["float_spiking"]) * 100
+    conv = numbers["convergence"]
+    return {
+        "certificate float": numbers["certificate"]["contracting"],
+        "certificate quantized": numbers["certificate_quantized"]["contracting"],
+        "Euler-step certificate at tau_s (float)": numbers["euler_certificate"][
+            "contracting"
+        ],
+        "Euler-step certificate at tau_s (quantized)": numbers["quantization"][
+            "euler_quantized"
+        ]["contracting"],
+        "rate model converges at certified rate": conv["rate_fit"].rate
+        >= numbers["certified_rate_per_step"],
+        "fixed point converges at certified rate": conv["fixed_fit"].rate
+        >= numbers["certified_rate_quantized_per_step"],
+        f"fixed vs float spiking gap <= {MAX_GAP_POINTS} points": gap <= MAX_GAP_POINTS,
+    }
+
+
+def render(numbers: dict[str, Any], checks: dict[str, bool], console: Console) -> None:
+    """Print the verification table."""
+    table = Table(title="contracting-rnn: float vs fixed point")
+    table.add_column("quantity")
+    table.add_column("float", justify="right")
+    table.add_column("fixed point", justify="right")
+
+    cert, cert_q = numbers["certificate"], numbers["certificate_quantized"]
+    table.add_row(
+        "certificate margin", f"{cert['margin']:.4f}", f"{cert_q['margin']:.4f}"
+    )
+    table.add_row(
+        "certified rate / step",
+        f"{numbers['certified_rate_per_step']:.5f}",
+        f"{numbers['certified_rate_quantized_per_step']:.5f}",
+    )
+
+    euler, euler_q = (
+        numbers["euler_certificate"],
+        numbers["quantization"]["euler_quantized"],
+    )
+    table.add_row(
+        "Euler-step factor q (< 1)", f"{euler['bound']:.5f}", f"{euler_q['bound']:.5f}"
+    )
+
+    quant = numbers["quantization"]
+    table.add_row(
+        "feedback residual |ML + L^T M|",
+        f"{quant['feedback_residual_float']:.2e}",
+        f"{quant['feedback_residual_quantized']:.2e}",
+    )
+
+    conv = numbers["convergence"]
+    table.add_row(
+        "measured decay rate / step",
+        f"{conv['rate_fit'].rate:.5f} (rate model)",
+        f"{conv['fixed_fit'].rate:.5f}",
+    )
+
+    acc = numbers["accuracy"]
+    table.add_row(
+        f"accuracy, {numbers['test_digits']} digits",
+        f"{acc['float_spiking']:.1%} spiking ({acc['float_rate_model']:.1%} rate)",
+        f"{acc['fixed_spiking']:.1%}",
+    )
+
+    console.print(table)
+    for name, ok in checks.items():
+        console.print(f"{'[green]PASS' if ok else '[red]FAIL'}[/] {name}")
+
+
+def plot_convergence(numbers: dict[str, Any], path: Path) -> None:
+    """Save the distance traces and the certified envelope as a PNG."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    conv = numbers["convergence"]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key, label in (("rate", "float rate model"), ("fixed", "fixed-point Lava")):
+        ax.semilogy(conv[key], label=label)
+    steps = np.arange(len(conv["fixed"]))
+    envelope = conv["fixed"][0] * np.exp(
+        -numbers["certified_rate_quantized_per_step"] * steps
+    )
+    ax.semilogy(steps, envelope, "k--", label="certified bound (quantized)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("distance in metric M")
+    ax.legend()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def _jsonable(numbers: dict[str, Any]) -> dict[str, Any]:
+    conv = numbers["convergence"]
+    converted = dict(numbers)
+    converted["convergence"] = {
+        "rate_fit": conv["rate_fit"].summary(),
+        "fixed_fit": conv["fixed_fit"].summary(),
+        "rate_distance": conv["rate"].tolist(),
+        "fixed_distance": conv["fixed"].tolist(),
+    }
+    return converted
+
+
+def verify(
+    target: str = "loihi2",
+    backend: str = "lava",
+    steps: int | None = None,
+    seed: int = 0,
+    out: Path | str = Path("out/verify"),
+    console: Console | None = None,
+) -> VerifyResult:
+    """Check the contracting assembly in float and fixed point on Lava.
+
+    Parameters
+    ----------
+    target : str
+        hw_configs target whose formats the quantization uses.
+    backend : str
+        Only ``lava`` (Loihi2SimCfg) runs this model.
+    steps : int, optional
+        Spiking steps per sequence item; sets the time scale (default 40).
+    seed : int
+        Seed of training, digit choice and initial states.
+    out : path
+        Directory for report.json, convergence.png and the assembly cache.
+    """
+    if backend != "lava":
+        raise BackendError(
+            f"contracting-rnn runs on backend 'lava' only, got {backend!r} "
+            f"(target {target!r})"
+        )
+    console = console or Console()
+    out = Path(out)
+    time_scale = TIME_SCALE
+    if steps is not None:
+        time_scale = max(1, int(steps) // VERIFY_ASSEMBLY["steps_per_item"])
+    start = time.perf_counter()
+    numbers = run_checks(target, seed, out, time_scale, VERIFY_DIGITS)
+    checks = judge(numbers)
+    numbers["checks"] = checks
+    numbers["passed"] = all(checks.values())
+    numbers["seconds"] = time.perf_counter() - start
+    render(numbers, checks, console)
+    report = _jsonable(numbers)
+    atomic_write_text(out / "report.json", json.dumps(report, indent=2, default=str))
+    plot_convergence(numbers, out / "convergence.png")
+    console.print(f"report: {out / 'report.json'}, plot: {out / 'convergence.png'}")
+    return VerifyResult(numbers["passed"], checks, report, out / "report.json")

@@ -1,0 +1,188 @@
+"""`glia compile`: outputs, printed tables and one clear error per bad input."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from glia_neuromorphic.cli import main
+from glia_neuromorphic.program import ChipProgram
+
+MODELS = Path(__file__).parent / "compile_models"
+
+
+def run(argv, capsys):
+    """Run the CLI; return (exit code, stdout, stderr)."""
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def write_model(tmp_path, body):
+    path = tmp_path / "model.py"
+    path.write_text(body)
+    return str(path)
+
+
+@pytest.mark.parametrize("target", ["loihi1", "loihi2"])
+def test_compile_lava_model_writes_outputs(tmp_path, capsys, target):
+    model = str(MODELS / "small_lava.py")
+    code, out, _ = run(
+        ["compile", model, "--target", target, "--out", str(tmp_path), "--seed", "4"],
+        capsys,
+    )
+    assert code == 0
+    assert f"Quantization ({target}" in out
+    assert f"Resources on {target}" in out
+    assert f"compiled small_lava for {target}: 5 groups, 2 cores on 1 chip(s)" in out
+    program = ChipProgram.load(tmp_path / "program.gliaprog")
+    assert program.metadata["model"] == "small_lava"
+    assert program.metadata["seed"] == 4
+    assert program.metadata["mapping"]["n_cores"] == 2
+    quantization = json.loads((tmp_path / "quantization.json").read_text())
+    assert quantization["target"] == target
+    assert {p["name"] for p in quantization["params"]} >= {"input_to_hidden"}
+    resources = json.loads((tmp_path / "resources.json").read_text())
+    assert resources["n_cores"] == 2
+
+
+def test_compile_on_board_uses_its_chips(tmp_path, capsys):
+    model = str(MODELS / "small_lava.py")
+    code, out, _ = run(
+        ["compile", model, "--target", "kapoho_point", "--out", str(tmp_path)], capsys
+    )
+    assert code == 0
+    resources = json.loads((tmp_path / "resources.json").read_text())
+    assert resources["chips_available"] == 8
+    assert resources["cores_available"] == 8 * 128
+
+
+def test_compile_nengo_model(tmp_path, capsys):
+    model = str(MODELS / "small_nengo.py")
+    code, out, _ = run(
+        [
+            "compile",
+            model,
+            "--target",
+            "loihi1",
+            "--out",
+            str(tmp_path),
+            "--steps",
+            "20",
+        ],
+        capsys,
+    )
+    assert code == 0
+    program = ChipProgram.load(tmp_path / "program.gliaprog")
+    assert program.metadata["frontend"] == "nengo"
+    assert program.metadata["input_steps"] == 20
+
+
+def test_stochastic_rounding_option(tmp_path, capsys):
+    model = str(MODELS / "small_lava.py")
+    argv = ["compile", model, "--target", "loihi2", "--rounding", "stochastic"]
+    code, _, _ = run(argv + ["--out", str(tmp_path)], capsys)
+    assert code == 0
+    quantization = json.loads((tmp_path / "quantization.json").read_text())
+    assert quantization["rounding"] == "stochastic"
+
+
+def test_missing_model_file(tmp_path, capsys):
+    missing = str(tmp_path / "nope.py")
+    code, _, err = run(["compile", missing, "--target", "loihi2"], capsys)
+    assert code == 3
+    assert "not found" in err
+    assert "nope.py" in err
+
+
+def test_model_file_without_build(tmp_path, capsys):
+    model = write_model(tmp_path, "x = 1\n")
+    code, _, err = run(["compile", model, "--target", "loihi2"], capsys)
+    assert code == 3
+    assert "defines no build()" in err
+
+
+def test_build_returning_unsupported_object(tmp_path, capsys):
+    model = write_model(tmp_path, "def build():\n    return 42\n")
+    code, _, err = run(["compile", model, "--target", "loihi2"], capsys)
+    assert code == 3
+    assert "unsupported object" in err
+    assert "int" in err
+
+
+def test_build_raising_is_one_error(tmp_path, capsys):
+    body = "import nengo\n\ndef build():\n    return nengo.Ensemble(0, 1)\n"
+    code, _, err = run(
+        ["compile", write_model(tmp_path, body), "--target", "loihi1"], capsys
+    )
+    assert code == 3
+    assert "build() raised ValidationError" in err
+    assert "n_neurons" in err
+
+
+def test_over_capacity_is_capacity_error(tmp_path, capsys):
+    body = (
+        "from lava.proc.lif.process import LIF\n\n"
+        "def build():\n"
+        "    return [LIF(shape=(1025,), du=1, dv=1, vth=10, name='big')]\n"
+    )
+    out_dir = tmp_path / "out"
+    argv = ["compile", write_model(tmp_path, body), "--target", "loihi1"]
+    code, _, err = run(argv + ["--no-split", "--out", str(out_dir)], capsys)
+    assert code == 5
+    assert "needs 1025 compartments, core limit 1024" in " ".join(err.split())
+    assert not (out_dir / "program.gliaprog").exists()
+
+
+def test_unknown_target(capsys):
+    model = str(MODELS / "small_lava.py")
+    code, _, err = run(["compile", model, "--target", "loihi9"], capsys)
+    assert code == 2
+    assert "unknown target" in err
+
+
+def test_unknown_model_name(capsys):
+    code, _, err = run(["compile", "no-such-model", "--target", "loihi2"], capsys)
+    assert code == 3
+    assert "unknown model" in err
+
+
+def test_compile_registered_astro_sequence(tmp_path, capsys):
+    argv = ["compile", "astro-sequence", "--target", "loihi2", "--out", str(tmp_path)]
+    code, out, _ = run(argv, capsys)
+    assert code == 0
+    program = ChipProgram.load(tmp_path / "program.gliaprog")
+    assert program.metadata["model"] == "astro-sequence"
+    assert {g.kind for g in program.groups.values()} == {"lif", "astrocyte", "synapse"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "def build():\n    return []\n",
+        "import nengo\n\ndef build():\n    return nengo.Network()\n",
+    ],
+    ids=["lava", "nengo"],
+)
+def test_empty_model_compiles_to_empty_program(tmp_path, capsys, body):
+    out_dir = tmp_path / "out"
+    argv = ["compile", write_model(tmp_path, body), "--target", "loihi1"]
+    code, out, _ = run(argv + ["--out", str(out_dir)], capsys)
+    assert code == 0
+    program = ChipProgram.load(out_dir / "program.gliaprog")
+    assert program.groups == {}
+    assert program.probes == []
+    resources = json.loads((out_dir / "resources.json").read_text())
+    assert resources["n_cores"] == 0
+
+
+def test_unknown_rounding_mode(capsys):
+    model = str(MODELS / "small_lava.py")
+    argv = ["compile", model, "--target", "loihi2", "--rounding", "up"]
+    code, _, err = run(argv, capsys)
+    assert code == 3
+    assert "unknown rounding mode 'up'" in err

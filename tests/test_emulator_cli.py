@@ -1,0 +1,71 @@
+"""The ``glia emulate`` command: outputs, seed, counters and errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from glia_neuromorphic.cli import main
+from glia_neuromorphic.emulator import emulate
+from glia_neuromorphic.program import (
+    ChipProgram,
+    CompartmentGroup,
+    SpikeSource,
+    SynapseGroup,
+)
+
+
+def _saved_program(tmp_path):
+    program = ChipProgram(metadata={"target": "loihi1", "dt": 0.001})
+    program.add(CompartmentGroup("n", n=3, vth=10, bias_mant=[100, 50, 0], bias_exp=3))
+    program.probe("n", "spikes")
+    program.probe("n", "v")
+    return program, program.save(tmp_path / "prog")
+
+
+def test_emulate_command_writes_probes_and_summary(tmp_path):
+    program, path = _saved_program(tmp_path)
+    out = tmp_path / "run"
+    main(["emulate", str(path), "--steps", "1200", "--seed", "7", "--out", str(out)])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["seed"] == 7
+    assert summary["steps"] == 1200
+    assert summary["mode"] == "nengo-loihi"
+    assert summary["counters"]["n.v"]["count"] == 0
+    probes = np.load(out / "probes.npz")
+    expected = emulate(program, 1200)
+    assert np.array_equal(probes["n.v"], expected["n.v"])
+    assert np.array_equal(probes["n.spikes"], expected["n.spikes"])
+    assert not list(out.glob("*.tmp"))
+
+
+def test_emulate_command_missing_program(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["emulate", str(tmp_path / "none.gliaprog"), "--steps", "5"])
+    assert exit_info.value.code == 6
+    assert "not found" in capsys.readouterr().err
+
+
+def test_emulate_command_strict_overflow(tmp_path, capsys):
+    program = ChipProgram(metadata={"target": "loihi1"})
+    program.add(SpikeSource("src", n=512, steps=[1] * 512, indices=range(512)))
+    program.add(CompartmentGroup("n", n=1, decay_u=4095, vth=2**17 - 1))
+    program.add(
+        SynapseGroup(
+            "fan_in",
+            pre="src",
+            post="n",
+            weights=np.full((1, 512), 255),
+            sign_mode="excitatory",
+        )
+    )
+    path = program.save(tmp_path / "fan_in")
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["emulate", str(path), "--steps", "3", "--out", str(out), "--strict"])
+    assert exit_info.value.code == 8
+    message = capsys.readouterr().err
+    assert "'n'" in message
+    assert "accumulator" in message
+    assert "step 2" in message
+    assert not out.exists()
