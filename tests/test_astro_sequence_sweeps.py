@@ -253,3 +253,20 @@ def test_nengo_loihi_fixed_timing_n256():
     )
     assert comparison["unmatched"] == 0
     assert comparison["max_rel_diff"] <= timing.FIXED_TOLERANCE
+
+
+def test_emulator_matches_lava_fixed_bit_exact():
+    from glia_neuromorphic.emulator.engine import emulate
+    from glia_neuromorphic.hwconfig import load_chip
+    from glia_neuromorphic.models.astro_sequence.lava_graph import run_lava
+    from glia_neuromorphic.models.astro_sequence.network import design
+    from glia_neuromorphic.models.astro_sequence.program import to_program
+    from glia_neuromorphic.models.astro_sequence.sweep import memories
+
+    case = Case("emulator", memories="digits", n_units=64, gain=1.5, tau_a=0.512)
+    _, j_s, j_a, cue, _ = memories(case)
+    d = design(case.params, j_s, j_a, cue, load_chip("loihi2"))
+    emulated = emulate(to_program(d), 400, "loihi2")["neurons.spikes"]
+    lava = run_lava(d, "fixed", 400)["neurons.spikes"]
+    assert emulated.sum() > 0
+    np.testing.assert_array_equal(emulated.astype(int), lava.astype(int))

@@ -13,13 +13,18 @@ from glia_neuromorphic.program import atomic_write_text
 
 STUDIES = ("timing", "atrophy", "scale")
 #: Float and fixed-point backend of each target, for the comparisons.
-PAIRS = (("lava-float", "lava-fixed"), ("nengo", "nengo-loihi"))
+PAIRS = (
+    ("lava-float", "lava-fixed"),
+    ("lava-float", "emulator"),
+    ("nengo", "nengo-loihi"),
+)
 LABELS = {
     "rate": "rate model",
     "lava-float": "Lava float (loihi2)",
     "lava-fixed": "Lava fixed (loihi2)",
     "nengo": "Nengo float (loihi1 net)",
     "nengo-loihi": "nengo-loihi (loihi1)",
+    "emulator": "emulator (loihi2 program)",
 }
 
 

@@ -40,7 +40,7 @@ class Case:
     ----------
     backend : str
         Key of :data:`RUNNERS`: ``rate``, ``nengo``, ``nengo-loihi``,
-        ``lava-float`` or ``lava-fixed``.
+        ``lava-float``, ``lava-fixed`` or ``emulator``.
     memories : str
         ``"random"`` (independent patterns, Hebbian weights, open chain, clean
         cue) or ``"digits"`` (projected digit means, pseudo-inverse weights,
@@ -158,6 +158,17 @@ def _states_lava(precision):
     return run
 
 
+def _states_emulator(case, params, j_s, j_a, cue, mask):
+    from glia_neuromorphic.emulator.engine import emulate
+    from glia_neuromorphic.hwconfig import load_chip
+    from glia_neuromorphic.models.astro_sequence.network import design
+    from glia_neuromorphic.models.astro_sequence.program import to_program
+
+    d = design(params, j_s, j_a, cue, load_chip("loihi2"), mask=mask)
+    run = emulate(to_program(d, seed=case.seed), case.steps, "loihi2", seed=case.seed)
+    return analysis.unit_activity(run["neurons.spikes"], params.tau_n, params.dt)
+
+
 #: backend name -> function returning unit states ``(steps, N)`` of one case.
 RUNNERS: dict[str, Callable[..., np.ndarray]] = {
     "rate": _states_rate,
@@ -165,6 +176,8 @@ RUNNERS: dict[str, Callable[..., np.ndarray]] = {
     "nengo-loihi": _states_nengo("nengo-loihi"),
     "lava-float": _states_lava("float"),
     "lava-fixed": _states_lava("fixed"),
+    # the fixed-point Lava graph as a chip program on the bit-exact emulator
+    "emulator": _states_emulator,
 }
 
 
