@@ -82,6 +82,41 @@ def verify(
     raise typer.Exit(0 if result.passed else 1)
 
 
+@app.command()
+def sweep(
+    model: str = typer.Argument(..., help="Model name, e.g. astro-sequence."),
+    study: str = typer.Option("timing", help="Study: timing, atrophy or scale."),
+    backend: list[str] = typer.Option(
+        ["rate"],
+        help="Backend to sweep (repeat the option): rate, nengo, nengo-loihi, "
+        "lava-float, lava-fixed.",
+    ),
+    size: int = typer.Option(1000, help="Number of units (largest size for scale)."),
+    seeds: int = typer.Option(3, help="Seeds per point (0, 1, ...)."),
+    memories: str = typer.Option("random", help="random or digits (atrophy only)."),
+    workers: int = typer.Option(None, help="Parallel workers (default: CPUs)."),
+    scheduler: str = typer.Option(
+        "processes", help="processes, dask (a LocalCluster) or serial."
+    ),
+    out: Path = typer.Option(Path("out/sweeps"), help="Directory for the reports."),
+) -> None:
+    """Run a parameter sweep of a model and write JSON and HTML reports."""
+    from glia_neuromorphic.models import load_model
+
+    module = load_model(model)
+    module.sweep(
+        study=study,
+        backends=backend,
+        n_units=size,
+        seeds=seeds,
+        memories=memories,
+        workers=workers,
+        scheduler=scheduler,
+        out=out,
+    )
+    console.print(f"{study} sweep written to {out}")
+
+
 @app.command("emulate")
 def emulate_command(
     program_file: Path = typer.Argument(..., help="Chip program file (.gliaprog)."),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from glia_neuromorphic.models.astro_sequence.params import AstroParams
 from glia_neuromorphic.models.astro_sequence.verify import verify
 
-__all__ = ["AstroParams", "build", "verify"]
+__all__ = ["AstroParams", "build", "sweep", "verify"]
 
 
 def build(target: str = "loihi2", precision: str = "fixed", seed: int = 0):
@@ -36,3 +36,23 @@ def build(target: str = "loihi2", precision: str = "fixed", seed: int = 0):
     cue = corrupt(patterns[0], CUE_FLIP_FRACTION, seed=seed)
     d = design(params, j_s, j_a, cue, load_target(target).chip)
     return build_graph(d, precision).processes
+
+
+def sweep(
+    study: str,
+    backends=("rate",),
+    n_units: int = 1000,
+    seeds: int = 3,
+    memories: str = "random",
+    workers: int | None = None,
+    scheduler: str = "processes",
+    out="out/sweeps",
+) -> dict:
+    """Run the timing, atrophy or scale study and write its reports to ``out``."""
+    from pathlib import Path
+
+    from glia_neuromorphic.models.astro_sequence.studies import run_study
+
+    return run_study(
+        study, backends, n_units, seeds, Path(out), workers, scheduler, memories
+    )

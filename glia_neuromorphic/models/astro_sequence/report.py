@@ -186,6 +186,7 @@ def render_html(report: dict[str, Any], figures: dict[str, str]) -> str:
     )
     verdict = "PASSED" if report["passed"] else "FAILED"
     assumed = ", ".join(report["target"]["assumed"]) or "none"
+    runners = "; ".join(f"{k}: {v}" for k, v in report.get("runners", {}).items())
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <title>glia verify {html.escape(report["model"])}: {verdict}</title>
@@ -198,8 +199,8 @@ td, th {{ border: 1px solid #ccc; padding: 4px 8px; }}
 </style></head><body>
 <h1>{html.escape(report["model"])}: {verdict}</h1>
 <p>target {html.escape(report["target"]["target"])}, backend
-{html.escape(report["backend"])}, seed {report["seed"]}, {report["steps"]} steps
-of {report["dt"]} s. Values marked assumed in the target file:
+{html.escape(report["backend"])} ({html.escape(runners)}), seed {report["seed"]},
+{report["steps"]} steps of {report["dt"]} s. Values marked assumed in the target file:
 {html.escape(assumed)}.</p>
 <h2>Checks</h2>
 <table><tr><th>check</th><th>value</th><th>tolerance</th><th>result</th></tr>

@@ -1,9 +1,12 @@
 """``glia verify astro-sequence``: rate model, float spiking and fixed point, compared.
 
 Three levels are run with one seed: (a) the float rate model, (b) the float
-spiking Lava graph and (c) the fixed-point Lava graph. The gate compares (c)
-with (b): the same recalled order, and every transition time within 10 %.
-The gap between (a) and (b) is reported, not gated.
+spiking network and (c) its fixed-point run. On ``loihi2``/``lava`` (b) and
+(c) are the Lava graph under ``Loihi2SimCfg`` (``floating_pt``, ``fixed_pt``);
+on ``loihi1``/``nengo-loihi`` they are the Nengo network on Nengo's
+simulator and on nengo-loihi's emulator. The gate compares (c) with (b): the
+same recalled order, and every transition time within 10 %. The gap between
+(a) and (b) is reported, not gated.
 """
 
 from __future__ import annotations
@@ -30,7 +33,12 @@ from glia_neuromorphic.models.astro_sequence.patterns import (
 TRANSITION_TOLERANCE = 0.10
 DEFAULT_STEPS = 6000
 CUE_FLIP_FRACTION = 0.1
-SUPPORTED = {("loihi2", "lava")}
+SUPPORTED = {("loihi2", "lava"), ("loihi1", "nengo-loihi")}
+#: What runs levels (b) and (c) for each backend.
+LEVEL_RUNNERS = {
+    "lava": ("Lava floating_pt", "Lava fixed_pt"),
+    "nengo-loihi": ("Nengo simulator", "nengo-loihi emulator"),
+}
 
 
 @dataclasses.dataclass
@@ -117,15 +125,25 @@ def run_levels(
     steps: int,
     seed: int,
     console=None,
+    backend: str = "lava",
 ) -> dict[str, Any]:
-    """Run the rate model, float spiking and fixed point; return runs and analyses."""
+    """Run the rate model, float spiking and fixed point; return runs and analyses.
+
+    ``backend`` is ``"lava"`` (the Lava graph, graded astrocyte output) or
+    ``"nengo-loihi"`` (the Nengo network with spiking astrocytes).
+    """
     from glia_neuromorphic.models.astro_sequence.rate import run_rate
 
     tgt = load_target(target)
     patterns = digit_patterns(64)
     j_s, j_a = sequence_weights(patterns, cyclic=True, pseudo_inverse=True)
     cue = corrupt(patterns[0], CUE_FLIP_FRACTION, seed=seed)
-    d = design(params, j_s, j_a, cue, tgt.chip)
+    if backend == "lava":
+        d = design(params, j_s, j_a, cue, tgt.chip)
+    else:
+        from glia_neuromorphic.models.astro_sequence.nengo_net import build_network
+
+        d = build_network(params, j_s, j_a, cue, tgt.chip, seed=seed)
 
     t0 = time.perf_counter()
     rate = run_rate(params, j_s, j_a, cue, steps)
@@ -134,7 +152,9 @@ def run_levels(
 
     spiking = {}
     for precision in ("float", "fixed"):
-        spiking[precision] = _run_with_progress(d, precision, steps, seed, console)
+        spiking[precision] = _run_with_progress(
+            d, precision, steps, seed, console, backend
+        )
     recalls = {}
     for precision, run in spiking.items():
         states = analysis.unit_activity(run["neurons.spikes"], params.tau_n, params.dt)
@@ -154,19 +174,27 @@ def run_levels(
     }
 
 
-def _run_with_progress(d, precision, steps, seed, console):
+def _run_with_progress(d, precision, steps, seed, console, backend="lava"):
     from rich.progress import Progress
 
     from glia_neuromorphic.models.astro_sequence.lava_graph import run_lava
+    from glia_neuromorphic.models.astro_sequence.nengo_net import run_nengo
 
-    label = {"float": "float spiking (Lava floating_pt)", "fixed": "fixed point"}
+    runner_float, runner_fixed = LEVEL_RUNNERS[backend]
+    label = {
+        "float": f"float spiking ({runner_float})",
+        "fixed": f"fixed point ({runner_fixed})",
+    }
     with Progress(console=console, transient=True, disable=console is None) as bar:
         task = bar.add_task(label[precision], total=steps)
 
         def progress(done, total):
             bar.update(task, completed=done)
 
-        return run_lava(d, precision, steps, seed=seed, progress=progress)
+        if backend == "lava":
+            return run_lava(d, precision, steps, seed=seed, progress=progress)
+        simulator = "nengo" if precision == "float" else "nengo-loihi"
+        return run_nengo(d, simulator, steps, seed=seed, progress=progress)
 
 
 def verify(
@@ -190,7 +218,7 @@ def verify(
     params = params or AstroParams()
     steps = DEFAULT_STEPS if steps is None else int(steps)
     out = Path(out)
-    levels = run_levels(params, target, steps, seed, console=console)
+    levels = run_levels(params, target, steps, seed, console=console, backend=backend)
     n_patterns = levels["patterns"].shape[0]
 
     rate_summary = _recall_summary(levels["rate_recall"], n_patterns)
@@ -246,6 +274,9 @@ def verify(
         "model": "astro-sequence",
         "target": tgt.summary(),
         "backend": backend,
+        "runners": dict(
+            zip(("float_spiking", "fixed_point"), LEVEL_RUNNERS[backend], strict=True)
+        ),
         "seed": seed,
         "steps": steps,
         "dt": params.dt,

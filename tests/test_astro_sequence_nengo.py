@@ -1,0 +1,140 @@
+"""Sequence memory on Nengo and nengo-loihi, and the no-astrocyte control."""
+
+import json
+
+import numpy as np
+import pytest
+
+from glia_neuromorphic.errors import QuantizationError
+from glia_neuromorphic.hwconfig import load_chip
+from glia_neuromorphic.models.astro_sequence import analysis
+from glia_neuromorphic.models.astro_sequence.network import design
+from glia_neuromorphic.models.astro_sequence.params import AstroParams
+from glia_neuromorphic.models.astro_sequence.patterns import (
+    corrupt,
+    digit_patterns,
+    sequence_weights,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    patterns = digit_patterns(64)
+    j_s, j_a = sequence_weights(patterns)
+    cue = corrupt(patterns[0], 0.1, seed=0)
+    return patterns, j_s, j_a, cue
+
+
+def _recall(spikes, patterns, params):
+    states = analysis.unit_activity(spikes, params.tau_n, params.dt)
+    return analysis.recall(analysis.overlaps(states, patterns), params.dt)
+
+
+def test_nengo_build_reports_effective_taus(digits):
+    from glia_neuromorphic.models.astro_sequence.nengo_net import build_network
+
+    _, j_s, j_a, cue = digits
+    model = build_network(AstroParams(), j_s, j_a, cue, load_chip("loihi1"))
+    by_name = {d.name: d for d in model.decays}
+    astro = by_name["astrocyte synapse (tau_a)"]
+    assert astro.delta == 8
+    assert astro.tau_eff == pytest.approx(0.512)
+    assert len(model.network.all_ensembles) == 3
+
+
+def test_nengo_build_rejects_unrepresentable_tau(digits):
+    from glia_neuromorphic.models.astro_sequence.nengo_net import build_network
+
+    _, j_s, j_a, cue = digits
+    params = AstroParams(tau_a=0.75)
+    with pytest.raises(QuantizationError, match="astrocyte synapse.*tau_eff"):
+        build_network(params, j_s, j_a, cue, load_chip("loihi1"))
+
+
+@pytest.fixture(scope="module")
+def verify_loihi1(tmp_path_factory):
+    from glia_neuromorphic.models.astro_sequence import verify
+
+    out = tmp_path_factory.mktemp("verify_loihi1")
+    return verify(target="loihi1", backend="nengo-loihi", steps=5200, seed=0, out=out)
+
+
+def test_nengo_float_recalls_digit_cycle(verify_loihi1):
+    level = verify_loihi1.report["levels"]["float_spiking"]
+    assert level["order"][:10] == list(range(10))
+    assert level["correct_transitions"] == level["transitions"]
+    assert level["transitions"] >= 10
+
+
+def test_nengo_loihi_matches_nengo_float(verify_loihi1):
+    gate = verify_loihi1.report["fixed_vs_float"]
+    assert gate["same_order"]
+    assert gate["compared_transitions"] >= 9
+    assert gate["max_time_rel_diff"] <= 0.10
+    assert verify_loihi1.passed
+
+
+def test_loihi1_report_names_runners(verify_loihi1):
+    report = json.loads((verify_loihi1.out / "report.json").read_text())
+    assert report["target"]["target"] == "loihi1"
+    assert report["runners"]["fixed_point"] == "nengo-loihi emulator"
+    html = (verify_loihi1.out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3
+
+
+@pytest.mark.parametrize("simulator", ["nengo", "nengo-loihi"])
+def test_nengo_without_astrocytes_stays(digits, simulator):
+    from glia_neuromorphic.models.astro_sequence.nengo_net import (
+        build_network,
+        run_nengo,
+    )
+
+    patterns, j_s, j_a, cue = digits
+    params = AstroParams()
+    model = build_network(params, j_s, j_a, cue, load_chip("loihi1"), astrocytes=False)
+    run = run_nengo(model, simulator, steps=1200)
+    rec = _recall(run["neurons.spikes"], patterns, params)
+    assert rec.order == [0]
+    assert rec.overlaps[-500:, 0].min() >= 0.9
+
+
+@pytest.mark.parametrize("precision", ["float", "fixed"])
+def test_lava_without_astrocytes_stays(digits, precision):
+    from glia_neuromorphic.models.astro_sequence.lava_graph import run_lava
+
+    patterns, j_s, j_a, cue = digits
+    params = AstroParams(gain=0.0)
+    d = design(params, j_s, j_a, cue, load_chip("loihi2"))
+    assert not np.any(d.astro_out.mantissa)
+    run = run_lava(d, precision, steps=1200)
+    rec = _recall(run["neurons.spikes"], patterns, params)
+    assert rec.order == [0]
+    assert rec.overlaps[-500:, 0].min() >= 0.9
+
+
+def test_astro_copies_keep_mean_drive(digits):
+    from glia_neuromorphic.models.astro_sequence.nengo_net import _astro_transforms
+
+    _, _, j_a, _ = digits
+    drive = 30 * 1.5 * j_a
+    astro_in, astro_out = _astro_transforms(drive, 0.2, 4)
+    assert astro_in.shape == (8 * 64, 128)
+    assert astro_out.shape == (128, 8 * 64)
+    # unit traces c as on/off activity; astrocyte rates are rectified drives
+    c = np.linspace(-1, 1, 64)
+    activity = np.concatenate([np.maximum(c, 0), np.maximum(-c, 0)])
+    rates = np.maximum(astro_in @ activity, 0)
+    current = astro_out @ rates
+    np.testing.assert_allclose(current[:64], drive @ c, atol=1e-9)
+    np.testing.assert_allclose(current[64:], -drive @ c, atol=1e-9)
+
+
+def test_astro_copies_must_be_positive(digits):
+    from glia_neuromorphic.errors import ValidationError
+    from glia_neuromorphic.models.astro_sequence.nengo_net import build_network
+
+    _, j_s, j_a, cue = digits
+    with pytest.raises(ValidationError, match="astro_copies is 0"):
+        build_network(AstroParams(), j_s, j_a, cue, load_chip("loihi1"), astro_copies=0)
