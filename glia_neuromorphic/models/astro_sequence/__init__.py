@@ -15,14 +15,15 @@ __all__ = ["AstroParams", "build", "sweep", "verify"]
 
 
 def build(target: str = "loihi2", precision: str = "fixed", seed: int = 0):
-    """Return the Lava processes of the digits sequence memory for ``target``.
+    """Return the digits sequence memory as a graph ``glia compile`` can read.
 
-    The graph holds LIF neurons (on/off pairs), Dense synapses and the
-    Astrocyte process; ``precision`` selects float or fixed-point parameters.
+    For a chip with graded spikes (Loihi 2) this is the Lava graph: LIF
+    neurons (on/off pairs), Dense synapses and the Astrocyte process, with
+    float or fixed-point parameters as ``precision`` selects. Loihi 1 has no
+    graded spikes, so for it this is the Nengo network, whose astrocytes are
+    spiking populations behind a slow synapse; nengo-loihi quantizes it.
     """
     from glia_neuromorphic.hwconfig import load_target
-    from glia_neuromorphic.models.astro_sequence.lava_graph import build_graph
-    from glia_neuromorphic.models.astro_sequence.network import design
     from glia_neuromorphic.models.astro_sequence.patterns import (
         corrupt,
         digit_patterns,
@@ -34,7 +35,16 @@ def build(target: str = "loihi2", precision: str = "fixed", seed: int = 0):
     patterns = digit_patterns(64)
     j_s, j_a = sequence_weights(patterns)
     cue = corrupt(patterns[0], CUE_FLIP_FRACTION, seed=seed)
-    d = design(params, j_s, j_a, cue, load_target(target).chip)
+    chip = load_target(target).chip
+    if chip.synapse.graded_spike_bits == 0:
+        from glia_neuromorphic.models.astro_sequence.nengo_net import build_network
+
+        return build_network(params, j_s, j_a, cue, chip, seed=seed).network
+
+    from glia_neuromorphic.models.astro_sequence.lava_graph import build_graph
+    from glia_neuromorphic.models.astro_sequence.network import design
+
+    d = design(params, j_s, j_a, cue, chip)
     return build_graph(d, precision).processes
 
 
