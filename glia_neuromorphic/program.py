@@ -23,7 +23,6 @@ import json
 import os
 import tempfile
 import zipfile
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -32,6 +31,7 @@ import numpy as np
 import scipy.sparse
 
 from glia_neuromorphic.errors import ProgramFileError, ValidationError
+from glia_neuromorphic.fileutil import CORRUPT_FILE_ERRORS
 
 FORMAT = "glia-chip-program"
 FORMAT_VERSION = 1
@@ -543,18 +543,7 @@ class ChipProgram:
                     arrays[key] = np.lib.format.read_array(raw, allow_pickle=False)
         except ProgramFileError:
             raise
-        except (
-            zipfile.BadZipFile,
-            zlib.error,
-            RuntimeError,
-            NotImplementedError,
-            KeyError,
-            ValueError,
-            EOFError,
-            OSError,
-            AttributeError,
-            TypeError,
-        ) as exc:
+        except CORRUPT_FILE_ERRORS as exc:
             raise ProgramFileError(
                 f"chip program {str(path)!r} is corrupt or truncated ({exc}); "
                 "recompile it"

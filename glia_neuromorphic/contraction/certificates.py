@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from glia_neuromorphic.errors import ValidationError
+from glia_neuromorphic.fileutil import jsonable
 
 #: Relative weight of the all-ones matrix added to ``g|W|`` so that its Perron
 #: vectors are strictly positive when ``|W|`` is reducible (sparse modules).
@@ -83,20 +84,8 @@ class Certificate:
             "gain": float(self.gain),
             "tau": float(self.tau),
             "metric_diagonal": np.diag(metric).tolist() if is_diagonal else None,
-            "details": _jsonable(self.details),
+            "details": jsonable(self.details),
         }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def check_square(name: str, W: Any) -> np.ndarray:

@@ -21,8 +21,6 @@ import importlib.metadata
 import io
 import json
 import re
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,7 @@ import numpy as np
 
 from glia_neuromorphic.errors import ProgramFileError, ValidationError
 from glia_neuromorphic.fidelity import metrics
+from glia_neuromorphic.fileutil import CORRUPT_FILE_ERRORS
 from glia_neuromorphic.program import atomic_write_bytes
 from glia_neuromorphic.runs import RunResult
 
@@ -208,17 +207,7 @@ def load(path: str | Path) -> Golden:
             }
     except ProgramFileError:
         raise
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        RuntimeError,
-        NotImplementedError,
-        KeyError,
-        ValueError,
-        TypeError,
-        EOFError,
-        OSError,
-    ) as exc:
+    except CORRUPT_FILE_ERRORS as exc:
         raise ProgramFileError(
             f"golden file {str(path)!r} is corrupt or truncated ({exc}); record it "
             "again with --update-golden"

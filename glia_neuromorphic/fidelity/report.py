@@ -24,6 +24,7 @@ from matplotlib.figure import Figure
 from glia_neuromorphic.errors import ProgramFileError
 from glia_neuromorphic.fidelity import metrics
 from glia_neuromorphic.fidelity.signature import RATE, Judgement
+from glia_neuromorphic.fileutil import jsonable
 from glia_neuromorphic.program import atomic_write_text
 from glia_neuromorphic.runs import RunResult
 
@@ -136,20 +137,8 @@ def _run_summary(run: RunResult) -> dict[str, Any]:
         "steps": run.n_steps,
         "input_latency": int(run.input_latency),
         "probes": sorted(run.data),
-        "counters": _jsonable(run.counters),
+        "counters": jsonable(run.counters),
     }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def _traces(
@@ -212,7 +201,7 @@ def normalize_quantization(quantization: Any) -> list[dict[str, Any]] | None:
             raise ProgramFileError(
                 f"quantization entry {entry!r} needs 'name' and 'rel_error'"
             )
-        out.append(_jsonable({**entry, "rel_error": np.ravel(entry["rel_error"])}))
+        out.append(jsonable({**entry, "rel_error": np.ravel(entry["rel_error"])}))
     return out
 
 

@@ -6,14 +6,13 @@ import hashlib
 import io
 import json
 import logging
-import zipfile
-import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from glia_neuromorphic.errors import ProgramFileError
+from glia_neuromorphic.fileutil import CORRUPT_FILE_ERRORS
 from glia_neuromorphic.models.contracting_rnn.network import Assembly, init_assembly
 from glia_neuromorphic.models.contracting_rnn.task import SequenceTask, load_task
 from glia_neuromorphic.models.contracting_rnn.training import TrainSettings, train
@@ -65,16 +64,7 @@ def load_assembly(path: str | Path) -> tuple[Assembly, dict[str, Any]]:
         with np.load(Path(path), allow_pickle=False) as data:
             meta = json.loads(str(data["meta"]))
             arrays = {k: data[k] for k in data.files if k != "meta"}
-    except (
-        OSError,
-        ValueError,
-        KeyError,
-        EOFError,
-        RuntimeError,
-        NotImplementedError,
-        zipfile.BadZipFile,
-        zlib.error,
-    ) as exc:
+    except CORRUPT_FILE_ERRORS as exc:
         raise ProgramFileError(
             f"assembly file {path}: cannot be read ({exc}); delete it to retrain"
         ) from exc

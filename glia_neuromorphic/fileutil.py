@@ -1,0 +1,38 @@
+"""Helpers shared by the file formats: JSON conversion and read errors."""
+
+from __future__ import annotations
+
+import zipfile
+import zlib
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+#: Exceptions that reading a damaged zip, npy or JSON member can raise; each
+#: reader turns them into one ProgramFileError naming the file.
+CORRUPT_FILE_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    RuntimeError,
+    NotImplementedError,
+    KeyError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    EOFError,
+    OSError,
+)
+
+
+def jsonable(value: Any) -> Any:
+    """Return ``value`` with numpy arrays and scalars turned into JSON types."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
