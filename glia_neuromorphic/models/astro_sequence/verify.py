@@ -34,7 +34,7 @@ TRANSITION_TOLERANCE = 0.10
 DEFAULT_STEPS = 6000
 CUE_FLIP_FRACTION = 0.1
 SUPPORTED = {("loihi2", "lava"), ("loihi1", "nengo-loihi")}
-#: What runs levels (b) and (c) for each backend.
+#: Simulators of levels (b) and (c) for each backend.
 LEVEL_RUNNERS = {
     "lava": ("Lava floating_pt", "Lava fixed_pt"),
     "nengo-loihi": ("Nengo simulator", "nengo-loihi emulator"),
