@@ -149,3 +149,21 @@ def test_verify_writes_reports_with_seed(verify_run):
     assert report["target"]["target"] == "loihi2"
     html = (verify_run.out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 3
+
+
+def test_golden_file_round_trip_and_seed_change(tmp_path):
+    from glia_neuromorphic.models.astro_sequence import verify
+
+    golden = tmp_path / "golden"
+    options = dict(target="loihi2", backend="lava", steps=500, golden_dir=golden)
+    recorded = verify(seed=0, out=tmp_path / "a", update_golden=True, **options)
+    assert recorded.passed
+    assert list(golden.iterdir())
+
+    again = verify(seed=0, out=tmp_path / "b", **options)
+    assert again.passed
+    assert "identical" in again.checks[-1].value
+
+    changed = verify(seed=1, out=tmp_path / "c", **options)
+    assert not changed.passed
+    assert "seed 0 -> 1" in changed.checks[-1].value

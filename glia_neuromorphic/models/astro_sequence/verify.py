@@ -197,6 +197,41 @@ def _run_with_progress(d, precision, steps, seed, console, backend="lava"):
         return run_nengo(d, simulator, steps, seed=seed, progress=progress)
 
 
+def _program_hash(levels: dict[str, Any], tgt, seed: int) -> str:
+    """Return the content hash of the chip program the fixed-point run executed."""
+    from glia_neuromorphic.models.astro_sequence.network import SpikingDesign
+
+    d = levels["design"]
+    if isinstance(d, SpikingDesign):
+        from glia_neuromorphic.models.astro_sequence.program import to_program
+
+        return to_program(d, seed=seed).content_hash()
+    from glia_neuromorphic.compiler import to_program as compile_program
+
+    program, _ = compile_program(d.network, tgt, seed=seed, dt=d.params.dt)
+    return program.content_hash()
+
+
+def _golden_check(levels, tgt, seed, golden_dir, update, checks) -> Check:
+    """Compare the fixed-point run with its golden file, or record it."""
+    from glia_neuromorphic.fidelity import golden as golden_files
+
+    if update and not all(c.passed for c in checks if c.gate):
+        return Check(
+            "golden file", "not updated", "gates must pass before recording", False
+        )
+    comparison = golden_files.check_or_update(
+        levels["spiking"]["fixed"],
+        _program_hash(levels, tgt, seed),
+        golden_dir,
+        "astro-sequence",
+        update=update,
+    )
+    return Check(
+        "golden file", comparison.describe(), "bit for bit", comparison.identical
+    )
+
+
 def verify(
     target: str = "loihi2",
     backend: str = "lava",
@@ -205,8 +240,15 @@ def verify(
     out: Path | str = Path("out/verify"),
     console=None,
     params: AstroParams | None = None,
+    golden_dir: Path | str | None = None,
+    update_golden: bool = False,
 ) -> VerifyResult:
-    """Run the three levels, judge the gates, print a table and write the reports."""
+    """Run the three levels, judge the gates, print a table and write the reports.
+
+    With ``golden_dir`` the fixed-point run is compared bit for bit with the
+    golden file of this target (or recorded, with ``update_golden``, but only
+    when every gate passed); a mismatch fails the verification.
+    """
     from glia_neuromorphic.models.astro_sequence import report as report_mod
 
     tgt = load_target(target)
@@ -304,6 +346,11 @@ def verify(
         "checks": [dataclasses.asdict(c) for c in checks],
         "passed": all(c.passed for c in checks if c.gate),
     }
+    if golden_dir is not None:
+        check = _golden_check(levels, tgt, seed, golden_dir, update_golden, checks)
+        checks.append(check)
+        report["checks"].append(dataclasses.asdict(check))
+        report["passed"] = all(c.passed for c in checks if c.gate)
     result = VerifyResult(checks, report, out)
     report_mod.write_reports(result, levels, out)
     if console is not None:
