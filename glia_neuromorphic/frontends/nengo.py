@@ -152,6 +152,31 @@ def _build(network: Any, dt: float, seed: int | None):
         raise ValidationError(f"nengo-loihi cannot build the network: {exc}") from exc
 
 
+def _check_decoded_activity(network: Any, model: Any) -> None:
+    """Reject a decoded connection from a population with no active neuron.
+
+    Its decoders would be solved from an all-zero activity matrix, which
+    gives zero decoders without an error, so the connection would carry
+    nothing on any backend.
+    """
+    import nengo
+    from nengo.builder.ensemble import get_activities
+
+    for conn in network.all_connections:
+        ens = conn.pre_obj
+        if not isinstance(ens, nengo.Ensemble) or ens not in model.params:
+            continue
+        built = model.params[ens]
+        activities = get_activities(built, ens, built.eval_points)
+        if not np.any(activities > 0):
+            raise ValidationError(
+                f"population {ens.label or ens!r}: none of its {ens.n_neurons} "
+                f"neurons is active at any evaluation point, so the decoders of "
+                f"{conn} cannot be solved; raise the gains or biases, or widen "
+                "the encoded range"
+            )
+
+
 def _copy_floats(model: Any) -> _Floats:
     compartments = {
         block: {
@@ -237,6 +262,7 @@ def from_nengo(
     sim = _build(network, dt, seed)
     try:
         model = sim.model
+        _check_decoded_activity(network, model)
         floats = _copy_floats(model)
         try:
             with warnings.catch_warnings(record=True) as caught:

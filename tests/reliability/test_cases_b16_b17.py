@@ -119,3 +119,19 @@ def test_lava_input_nan_rejected_with_index():
     dense.a_out.connect(lif.a_in)
     with pytest.raises(ValidationError, match=r"data\[1, 7\] is nan"):
         compile_model([source, lif], "loihi2")
+
+
+def test_decoders_of_silent_population_rejected():
+    with nengo.Network(seed=1) as net:
+        silent = nengo.Ensemble(
+            10,
+            1,
+            label="silent",
+            gain=np.ones(10),
+            bias=np.full(10, -10.0),
+            neuron_type=nengo.LIF(initial_state={"voltage": nengo.dists.Choice([0])}),
+        )
+        out = nengo.Node(size_in=1)
+        nengo.Connection(silent, out)
+    with pytest.raises(ValidationError, match="'silent': none of its 10 neurons"):
+        from_nengo(net, load_target("loihi1"))
