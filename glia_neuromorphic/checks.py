@@ -39,3 +39,18 @@ def check_seed(value: Any, name: str = "seed") -> int:
     if value < 0:
         raise ValidationError(f"{name} is {value}; it must be >= 0")
     return int(value)
+
+
+def check_out_dir(value: Any, name: str = "--out") -> None:
+    """Raise unless ``value`` is an existing directory or a path that can be one."""
+    from pathlib import Path
+
+    path = Path(value)
+    for parent in (path, *path.parents):
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValidationError(
+                    f"{name} is {str(value)!r}, but {str(parent)!r} is a file; "
+                    "give a directory path"
+                )
+            break

@@ -9,7 +9,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from glia_neuromorphic.checks import check_dt, check_seed, check_steps
+from glia_neuromorphic.checks import (
+    check_dt,
+    check_out_dir,
+    check_seed,
+    check_steps,
+)
 from glia_neuromorphic.errors import GliaError, ValidationError
 
 #: Exit code of an unexpected internal error (a bug, not a bad input).
@@ -62,6 +67,7 @@ def verify(
 
     check_steps(steps, "--steps")
     check_seed(seed, "--seed")
+    check_out_dir(out)
     module = load_model(model)
     options = dict(
         target=target, backend=backend, steps=steps, seed=seed, out=out, console=console
@@ -120,7 +126,7 @@ def sweep(
 @app.command("emulate")
 def emulate_command(
     program_file: Path = typer.Argument(..., help="Chip program file (.gliaprog)."),
-    steps: int = typer.Option(..., min=0, help="Number of time steps to run."),
+    steps: int = typer.Option(..., help="Number of time steps to run (>= 1)."),
     seed: int = typer.Option(0, help="Seed recorded with the run."),
     out: Path = typer.Option(
         Path("out/emulate"), help="Directory for probes.npz and summary.json."
@@ -135,7 +141,9 @@ def emulate_command(
     """Run a saved chip program on the bit-exact emulator and write its probes."""
     from glia_neuromorphic.emulator.cli_run import run_emulate_command
 
+    check_steps(steps, "--steps")
     check_seed(seed, "--seed")
+    check_out_dir(out)
     summary = run_emulate_command(
         program_file,
         steps,
@@ -190,6 +198,7 @@ def compile_command(
     check_steps(steps, "--steps")
     check_seed(seed, "--seed")
     check_dt(dt, "--dt")
+    check_out_dir(out)
     name, model_object = load_model_object(model, seed=seed, target=target)
     with warnings.catch_warnings():
         # the risks are printed from the report below, once each

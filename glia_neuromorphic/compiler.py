@@ -163,7 +163,10 @@ def _load_file(path: Path) -> Any:
         )
     spec = importlib.util.spec_from_file_location(f"glia_user_model_{path.stem}", path)
     if spec is None or spec.loader is None:
-        raise ValidationError(f"model file {str(path)!r} cannot be imported")
+        raise ValidationError(
+            f"model file {str(path)!r} cannot be imported as Python; pass a .py "
+            "file that defines build()"
+        )
     module = importlib.util.module_from_spec(spec)
     try:
         spec.loader.exec_module(module)

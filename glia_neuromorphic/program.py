@@ -514,6 +514,11 @@ class ChipProgram:
     def load(cls, path: str | Path) -> ChipProgram:
         """Read a program written by :meth:`save`, checking version and hashes."""
         path = Path(path)
+        if path.is_dir():
+            raise ProgramFileError(
+                f"chip program {str(path)!r} is a directory; pass the .gliaprog "
+                "file inside it (glia compile writes DIR/program.gliaprog)"
+            )
         if not path.is_file():
             raise ProgramFileError(
                 f"chip program {str(path)!r} not found; create it with "

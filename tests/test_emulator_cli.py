@@ -69,3 +69,42 @@ def test_emulate_command_strict_overflow(tmp_path, capsys):
     assert "accumulator" in message
     assert "step 2" in message
     assert not out.exists()
+
+
+def test_emulate_without_probes_records_spikes(tmp_path):
+    program = ChipProgram(metadata={"target": "loihi1", "dt": 0.001})
+    program.add(CompartmentGroup("n", n=2, vth=10, bias_mant=[100, 0], bias_exp=3))
+    path = program.save(tmp_path / "bare")
+    out = tmp_path / "out"
+    main(["emulate", str(path), "--steps", "20", "--out", str(out)])
+    probes = np.load(out / "probes.npz")
+    assert list(probes.keys()) == ["n.spikes"]
+    assert probes["n.spikes"].shape == (20, 2)
+    assert probes["n.spikes"][:, 0].sum() > 0
+
+
+@pytest.mark.parametrize("steps", ["0", "-3"])
+def test_emulate_rejects_nonpositive_steps(tmp_path, capsys, steps):
+    path = _saved_program(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["emulate", str(path), "--steps", steps, "--out", str(tmp_path / "o")])
+    assert exc.value.code == 3
+    assert "must be >= 1 step" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+def test_emulate_out_is_a_file(tmp_path, capsys):
+    path = _saved_program(tmp_path)
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    with pytest.raises(SystemExit) as exc:
+        main(["emulate", str(path), "--steps", "5", "--out", str(blocker)])
+    assert exc.value.code == 3
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_emulate_directory_as_program(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["emulate", str(tmp_path), "--steps", "5", "--out", str(tmp_path / "o")])
+    assert exc.value.code == 6
+    assert "is a directory" in capsys.readouterr().err

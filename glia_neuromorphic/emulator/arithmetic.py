@@ -94,8 +94,8 @@ class RegisterLog:
             raise RegisterOverflowError(
                 f"group {group!r}: register {register} overflowed ({entry.policy}) "
                 f"at step {self.step}, compartment {index}, value {value}; lower "
-                "the weights or thresholds, or run with strict=False to count "
-                "overflows instead"
+                "the weights or thresholds, or run without --strict "
+                "(strict=False) to count overflows instead"
             )
         if entry.first_step is None:
             entry.first_step = self.step

@@ -12,7 +12,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from glia_neuromorphic.emulator.engine import Emulator
-from glia_neuromorphic.program import ChipProgram, atomic_write_bytes, atomic_write_text
+from glia_neuromorphic.program import (
+    ChipProgram,
+    CompartmentGroup,
+    atomic_write_bytes,
+    atomic_write_text,
+)
 
 #: Runs of at least this many steps show a progress bar.
 PROGRESS_MIN_STEPS = 1000
@@ -34,6 +39,15 @@ def run_emulate_command(
     partial output. Returns the summary that was written.
     """
     program = ChipProgram.load(program_file)
+    if not program.probes:
+        # a program compiled without probes would write nothing; record spikes
+        for group in program.of_kind(CompartmentGroup):
+            program.probe(group.name, "spikes")
+        console.print(
+            "note: the program has no probes; recording the spikes of every "
+            "compartment group",
+            highlight=False,
+        )
     emulator = Emulator(program, target, strict=strict, seed=seed)
     start = time.perf_counter()
     if steps >= PROGRESS_MIN_STEPS:

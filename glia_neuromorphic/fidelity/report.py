@@ -267,6 +267,12 @@ def load_report(path: str | Path) -> dict[str, Any]:
         raise ProgramFileError(
             f"report {str(path)!r} is not valid JSON ({exc}); rerun `glia verify`"
         ) from exc
+    if isinstance(report, dict) and "schema" not in report and "model" in report:
+        raise ProgramFileError(
+            f"{str(path)!r} was written by `glia verify {report['model']}`, "
+            "whose report.html holds figures that the JSON does not contain; "
+            "rerun that command to rebuild both"
+        )
     if not isinstance(report, dict) or report.get("schema") != SCHEMA:
         raise ProgramFileError(f"{str(path)!r} is not a glia fidelity report")
     version = report.get("schema_version")
