@@ -79,7 +79,7 @@ class SynapseFormat:
 
 @dataclasses.dataclass(frozen=True)
 class OverflowPolicy:
-    """What each register does when a value leaves its range: wrap or clip."""
+    """Overflow behaviour of each register: wrap or clip."""
 
     accumulator: str
     u: str
@@ -158,7 +158,7 @@ class Target:
 
 
 def config_dir() -> Path:
-    """Return the directory that holds the target files."""
+    """Return the directory that contains the target files."""
     return Path(os.environ.get("GLIA_HW_CONFIGS", DEFAULT_CONFIG_DIR))
 
 

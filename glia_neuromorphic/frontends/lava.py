@@ -714,7 +714,7 @@ def _add_source(graph: LavaGraph, proc: Any) -> None:
     data = data.reshape(n, -1)
     if np.any((data != 0) & (data != 1)):
         raise ValidationError(
-            f"RingBuffer {proc.name!r}: data holds values other than 0 and 1; the "
+            f"RingBuffer {proc.name!r}: data contains values other than 0 and 1; the "
             "chip program takes binary spike inputs (graded input is not supported)"
         )
     period = data.shape[1]

@@ -184,7 +184,7 @@ def infer_sign_mode(weights: np.ndarray) -> str:
 
 
 def _choose_exp(peak_hi: float, peak_lo: float, lo: int, hi: int, step: int, chip):
-    """Return the smallest exponent whose range holds the weights.
+    """Return the smallest exponent whose range contains the weights.
 
     Values up to one mantissa step beyond the range are accepted and clipped,
     which keeps one exponent of precision for an edge value such as 255 in a
