@@ -339,6 +339,9 @@ def verify(
             "fixed_point": {
                 **fixed_summary,
                 "wall_time_s": levels["spiking"]["fixed"].metadata["wall_time_s"],
+                "build_warnings": levels["spiking"]["fixed"].metadata.get(
+                    "build_warnings", []
+                ),
             },
         },
         "fixed_vs_float": {**gate, "spike_count_agreement": agreement},
