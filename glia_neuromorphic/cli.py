@@ -262,8 +262,8 @@ def main(argv: list[str] | None = None) -> None:
 
     ``--debug`` anywhere on the command line shows the full traceback instead.
     """
-    # nengo-loihi 1.1 warns on import that nengo 4.1 is untested; this pair is
-    # the one the project pins and tests, so the warning only adds noise
+    # nengo-loihi 1.1 warns on import that nengo 4.1 is untested. The project
+    # pins and tests exactly this pair, so the warning only adds noise.
     warnings.filterwarnings(
         "ignore", "This version of `nengo_loihi` has not been tested", UserWarning
     )

@@ -9,7 +9,7 @@ import numpy as np
 
 from glia_neuromorphic.errors import ValidationError
 
-#: Backends the toolchain knows, with the number of steps a spike takes to reach
+#: Backends of the toolchain, with the number of steps a spike takes to reach
 #: its target compartment. On Loihi (and in Lava's and nengo-loihi's models) a
 #: spike emitted at step t changes the target's current at step t + 1.
 SPIKE_LATENCY = {
@@ -28,8 +28,8 @@ class RunResult:
     Attributes
     ----------
     data : dict of str -> ndarray
-        ``"group.variable"`` -> array of shape ``(steps, n)``; row k holds the
-        value after step k + 1 (steps count from 1, as on the chip).
+        ``"group.variable"`` -> array of shape ``(steps, n)``; row k contains
+        the value after step k + 1 (steps count from 1, as on the chip).
     dt : float
         Step length in seconds.
     backend : str

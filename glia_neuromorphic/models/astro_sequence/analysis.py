@@ -13,7 +13,7 @@ RECALL_THRESHOLD = 0.9
 
 @dataclasses.dataclass
 class Recall:
-    """What a run recalled.
+    """Recall result of one run.
 
     Attributes
     ----------

@@ -37,7 +37,8 @@ from glia_neuromorphic.errors import BackendError, ValidationError
 from glia_neuromorphic.hwconfig import ChipConfig
 from glia_neuromorphic.models.astro_sequence.network import pair_matrix
 from glia_neuromorphic.models.astro_sequence.params import AstroParams
-from glia_neuromorphic.quantize import QuantizedDecay, check_finite, decay_from_tau
+from glia_neuromorphic.models.astro_sequence.patterns import check_sequence_inputs
+from glia_neuromorphic.quantize import QuantizedDecay, decay_from_tau
 from glia_neuromorphic.runs import RunResult
 
 #: Astrocyte spikes per step for a trace of 1. Loihi's reset to zero turns a
@@ -115,17 +116,8 @@ def build_network(
     import nengo
     import nengo_loihi
 
-    j_s = check_finite(j_s, "J_s")
-    j_a = check_finite(j_a, "J_a")
-    cue = check_finite(cue, "cue")
+    j_s, j_a, cue = check_sequence_inputs(j_s, j_a, cue)
     n = j_s.shape[0]
-    if n == 0:
-        raise ValidationError("the network has no units; store at least one pattern")
-    if j_s.shape != (n, n) or j_a.shape != (n, n) or cue.shape != (n,):
-        raise ValidationError(
-            f"J_s {j_s.shape}, J_a {j_a.shape} and cue {cue.shape} must be "
-            f"({n}, {n}), ({n}, {n}) and ({n},)"
-        )
     if not 0 < astro_rate <= 1:
         raise ValidationError(
             f"astro_rate is {astro_rate}; it must be in (0, 1] spikes per step"

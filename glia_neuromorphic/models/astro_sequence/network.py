@@ -28,10 +28,10 @@ import numpy as np
 from glia_neuromorphic.errors import QuantizationError, ValidationError
 from glia_neuromorphic.hwconfig import ChipConfig
 from glia_neuromorphic.models.astro_sequence.params import AstroParams
+from glia_neuromorphic.models.astro_sequence.patterns import check_sequence_inputs
 from glia_neuromorphic.quantize import (
     ParamReport,
     QuantizedDecay,
-    check_finite,
     decay_from_tau,
     quantize_bias,
     quantize_threshold,
@@ -159,17 +159,8 @@ def design(
     mask: np.ndarray | None = None,
 ) -> SpikingDesign:
     """Compute float parameters in integer units and quantize them for ``chip``."""
-    j_s = check_finite(j_s, "J_s")
-    j_a = check_finite(j_a, "J_a")
-    cue = check_finite(cue, "cue")
+    j_s, j_a, cue = check_sequence_inputs(j_s, j_a, cue)
     n = j_s.shape[0]
-    if n == 0:
-        raise ValidationError("the network has no units; store at least one pattern")
-    if j_s.shape != (n, n) or j_a.shape != (n, n) or cue.shape != (n,):
-        raise ValidationError(
-            f"J_s {j_s.shape}, J_a {j_a.shape} and cue {cue.shape} must be "
-            f"({n}, {n}), ({n}, {n}) and ({n},)"
-        )
     dt = params.dt
     act = 2**chip.neuron.act_shift
     decay_u = decay_from_tau(params.tau_n, dt, chip, name="neuron current (tau_n)")

@@ -54,6 +54,30 @@ def corrupt(pattern: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
     return flipped
 
 
+def check_sequence_inputs(
+    j_s: np.ndarray, j_a: np.ndarray, cue: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the weights and cue as float arrays, or raise on bad values or shapes.
+
+    Both weight matrices must be ``(N, N)`` and the cue ``(N,)`` with N >= 1,
+    and every value must be finite.
+    """
+    from glia_neuromorphic.quantize import check_finite
+
+    j_s = check_finite(j_s, "J_s")
+    j_a = check_finite(j_a, "J_a")
+    cue = check_finite(cue, "cue")
+    n = j_s.shape[0] if j_s.ndim else 0
+    if n == 0:
+        raise ValidationError("the network has no units; store at least one pattern")
+    if j_s.shape != (n, n) or j_a.shape != (n, n) or cue.shape != (n,):
+        raise ValidationError(
+            f"J_s {j_s.shape}, J_a {j_a.shape} and cue {cue.shape} must be "
+            f"({n}, {n}), ({n}, {n}) and ({n},)"
+        )
+    return j_s, j_a, cue
+
+
 def sequence_weights(
     patterns: np.ndarray, cyclic: bool = True, pseudo_inverse: bool = True
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -161,18 +161,29 @@ def _frames_figure(levels: dict[str, Any]) -> str:
     return _png(fig)
 
 
+def _check_row(check: dict[str, Any]) -> str:
+    """Return one HTML table row of a check with its verdict."""
+    if not check["gate"]:
+        css, verdict = "report", "report"
+    elif check["passed"]:
+        css, verdict = "pass", "pass"
+    else:
+        css, verdict = "fail", "FAIL"
+    cells = (
+        html.escape(check["name"]),
+        html.escape(str(check["value"])),
+        html.escape(check["tolerance"]),
+    )
+    return (
+        "<tr>"
+        + "".join(f"<td>{cell}</td>" for cell in cells)
+        + f"<td class='{css}'>{verdict}</td></tr>"
+    )
+
+
 def render_html(report: dict[str, Any], figures: dict[str, str]) -> str:
     """Return a self-contained HTML page for a report and its PNG figures."""
-    rows = "".join(
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td class='{}'>{}</td></tr>".format(
-            html.escape(c["name"]),
-            html.escape(str(c["value"])),
-            html.escape(c["tolerance"]),
-            "report" if not c["gate"] else ("pass" if c["passed"] else "fail"),
-            "report" if not c["gate"] else ("pass" if c["passed"] else "FAIL"),
-        )
-        for c in report["checks"]
-    )
+    rows = "".join(_check_row(c) for c in report["checks"])
     level_rows = "".join(
         f"<tr><td>{html.escape(name)}</td><td>{' '.join(map(str, lv['order']))}</td>"
         f"<td>{lv['correct_transitions']} / {lv['transitions']}</td>"
