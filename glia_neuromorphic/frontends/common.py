@@ -12,6 +12,15 @@ from glia_neuromorphic.quantize.core import ParamReport, param_report
 
 logger = logging.getLogger(__name__)
 
+#: The memory address Python puts in the repr of an object without a label
+#: (nengo: ``<Ensemble (unlabeled) at 0x7f...>``); it changes from run to run.
+_ADDRESS = re.compile(r"\s+at\s+0x[0-9a-fA-F]+")
+
+
+def without_address(label: str) -> str:
+    """Return ``label`` without memory addresses, so it is the same in every run."""
+    return _ADDRESS.sub("", label)
+
 
 class NameRegistry:
     """Hands out unique, file-safe group names derived from model labels."""
@@ -20,7 +29,12 @@ class NameRegistry:
         self._used: set[str] = set()
 
     def unique(self, label: str) -> str:
-        """Return ``label`` made file-safe, with ``_2``, ``_3``... if taken."""
+        """Return ``label`` made file-safe, with ``_2``, ``_3``... if taken.
+
+        Memory addresses are dropped from the label, so a model without labels
+        gets the same names, numbered in build order, in every run.
+        """
+        label = without_address(label)
         base = re.sub(r"[^A-Za-z0-9_.-]+", "_", label).strip("_") or "group"
         name, k = base, 1
         while name in self._used:

@@ -166,10 +166,16 @@ def collect_processes(roots: Iterable[Any]) -> list[Any]:
 
 
 def _label(proc: Any) -> str:
-    """Return the process name, or ``Type_<id>`` for Lava's default names."""
+    """Return the process name, or its type name in place of Lava's default name.
+
+    Lava names an unnamed process ``Process_<id>`` from a counter that grows
+    with every process made in the interpreter, so building the same graph
+    twice would give other names; the type name is the same every time, and
+    :class:`NameRegistry` numbers repeats in graph order.
+    """
     name = str(proc.name)
     if name.startswith("Process_") and name[len("Process_") :].isdigit():
-        return f"{type(proc).__name__}_{name[len('Process_') :]}"
+        return type(proc).__name__
     return name
 
 

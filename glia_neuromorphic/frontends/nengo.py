@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse
 
 from glia_neuromorphic.errors import ConfigError, QuantizationError, ValidationError
-from glia_neuromorphic.frontends.common import NameRegistry
+from glia_neuromorphic.frontends.common import NameRegistry, without_address
 from glia_neuromorphic.hwconfig import Target, available_targets, load_target
 from glia_neuromorphic.program import (
     ChipProgram,
@@ -625,7 +625,7 @@ class _Converter:
         for nengo_probe in self.model.nengo_probes:
             out = self.model.objs.get(nengo_probe, {}).get("out")
             if out is not None:
-                labels[id(out)] = str(nengo_probe)
+                labels[id(out)] = without_address(str(nengo_probe))
         described = []
         for probe in self.model.probes:
             variable = PROBE_KEYS.get(probe.key)

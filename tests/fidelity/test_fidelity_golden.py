@@ -5,10 +5,15 @@ import json
 import os
 import zipfile
 
+import nengo
 import numpy as np
 import pytest
 import tiny_lif
+from lava.proc.dense.process import Dense
+from lava.proc.lif.process import LIF
 
+from glia_neuromorphic.compiler import compile_model
+from glia_neuromorphic.emulator import Emulator
 from glia_neuromorphic.errors import ProgramFileError, ValidationError
 from glia_neuromorphic.fidelity import golden
 from glia_neuromorphic.runs import RunResult
@@ -46,6 +51,46 @@ def test_golden_round_trip_is_bit_exact(tmp_path, program_hash):
     assert comparison.identical
     assert comparison.changed_inputs == []
     assert "identical" in comparison.describe()
+
+
+def _unlabeled_nengo_network(seed):
+    # no labels: nengo names these objects by their memory address
+    with nengo.Network(seed=seed) as net:
+        stim = nengo.Node(0.5)
+        a = nengo.Ensemble(20, 1)
+        b = nengo.Ensemble(20, 1)
+        nengo.Connection(stim, a)
+        nengo.Connection(a, b)
+        nengo.Probe(b.neurons)
+    return net
+
+
+def _unnamed_lava_graph(seed):
+    # no names: Lava names these processes by a counter that grows per process
+    rng = np.random.default_rng(seed)
+    pre = LIF(shape=(6,), du=300, dv=200, vth=300, bias_mant=rng.integers(0, 90, 6))
+    post = LIF(shape=(4,), du=300, dv=200, vth=300)
+    dense = Dense(weights=rng.integers(-50, 50, size=(4, 6)))
+    pre.s_out.connect(dense.s_in)
+    dense.a_out.connect(post.a_in)
+    return post
+
+
+@pytest.mark.parametrize(
+    ("build", "target"),
+    [(_unlabeled_nengo_network, "loihi1"), (_unnamed_lava_graph, "loihi2")],
+)
+def test_golden_same_seed_is_byte_identical(tmp_path, build, target):
+    files = []
+    for attempt in range(2):
+        program = compile_model(build(seed=5), target, seed=5).program
+        for group in program.groups.values():
+            if group.kind == "lif":
+                program.probe(group.name, "spikes")
+        run = Emulator(program, seed=5).run(30)
+        record = golden.Golden.from_run(run, program.content_hash())
+        files.append(golden.save(record, tmp_path / f"{attempt}.golden.npz"))
+    assert files[0].read_bytes() == files[1].read_bytes()
 
 
 def test_golden_packs_spike_rasters(tmp_path, program_hash):
