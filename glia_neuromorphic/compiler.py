@@ -6,11 +6,13 @@ import dataclasses
 import importlib.util
 import inspect
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from glia_neuromorphic.checks import check_dt, check_seed, check_steps
 from glia_neuromorphic.errors import GliaError, ValidationError
+from glia_neuromorphic.fileset import write_file_set
 from glia_neuromorphic.hwconfig import Target, load_target
 from glia_neuromorphic.mapping import Mapping, ResourceReport, map_program
 from glia_neuromorphic.program import ChipProgram
@@ -124,13 +126,30 @@ def compile_model(
 
 
 def write_outputs(result: CompileResult, out_dir: str | Path) -> dict[str, Path]:
-    """Write the program and both JSON reports into ``out_dir`` (atomically)."""
+    """Write the program and both JSON reports into ``out_dir``, all or none.
+
+    A failure while writing any of them leaves the previous three files (or
+    none) in place, so the reports always describe the program beside them.
+    """
     out_dir = Path(out_dir)
-    return {
-        "program": result.program.save(out_dir / PROGRAM_FILE),
-        "quantization": result.quantization.save(out_dir / QUANTIZATION_FILE),
-        "resources": result.resources.save(out_dir / RESOURCES_FILE),
-    }
+    out_dir.mkdir(parents=True, exist_ok=True)
+    # ChipProgram writes its sealed archive only to a file, so it is written
+    # to a private directory first and its bytes join the set from there
+    with tempfile.TemporaryDirectory(dir=out_dir, prefix=".compile.") as staging:
+        program_bytes = result.program.save(Path(staging) / PROGRAM_FILE).read_bytes()
+        paths = {
+            "program": out_dir / PROGRAM_FILE,
+            "quantization": out_dir / QUANTIZATION_FILE,
+            "resources": out_dir / RESOURCES_FILE,
+        }
+        write_file_set(
+            {
+                paths["program"]: program_bytes,
+                paths["quantization"]: result.quantization.to_json(),
+                paths["resources"]: result.resources.to_json(),
+            }
+        )
+    return paths
 
 
 # --- model loading ---------------------------------------------------------------

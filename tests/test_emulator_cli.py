@@ -1,6 +1,7 @@
 """The ``glia emulate`` command: outputs, seed, counters and errors."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -108,3 +109,21 @@ def test_emulate_directory_as_program(tmp_path, capsys):
         main(["emulate", str(tmp_path), "--steps", "5", "--out", str(tmp_path / "o")])
     assert exc.value.code == 6
     assert "is a directory" in capsys.readouterr().err
+
+
+def test_emulate_failed_summary_write_keeps_old_outputs(tmp_path, monkeypatch):
+    _, path = _saved_program(tmp_path)
+    out = tmp_path / "run"
+    main(["emulate", str(path), "--steps", "5", "--out", str(out)])
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if os.path.basename(dst) == "summary.json":
+            raise OSError("no space left on device")
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", replace)
+    with pytest.raises(SystemExit):
+        main(["emulate", str(path), "--steps", "9", "--out", str(out)])
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -12,12 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from glia_neuromorphic.emulator.engine import Emulator
-from glia_neuromorphic.program import (
-    ChipProgram,
-    CompartmentGroup,
-    atomic_write_bytes,
-    atomic_write_text,
-)
+from glia_neuromorphic.fileset import write_file_set
+from glia_neuromorphic.program import ChipProgram, CompartmentGroup
 
 #: Runs of at least this many steps show a progress bar.
 PROGRESS_MIN_STEPS = 1000
@@ -35,8 +31,9 @@ def run_emulate_command(
 ) -> dict:
     """Run a saved program and write ``probes.npz`` and ``summary.json`` to ``out``.
 
-    Both files are written atomically, so an interrupted run leaves no
-    partial output. Returns the summary that was written.
+    The two files are written as one set, so an interrupted or failed write
+    leaves the previous pair (or none), never a new file beside an old one.
+    Returns the summary that was written.
     """
     program = ChipProgram.load(program_file)
     if not program.probes:
@@ -68,7 +65,6 @@ def run_emulate_command(
 
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **result.data)
-    atomic_write_bytes(Path(out) / "probes.npz", buffer.getvalue())
     summary = {
         "program": str(program_file),
         "program_hash": result.metadata["program_hash"],
@@ -83,5 +79,10 @@ def run_emulate_command(
         "probes": {key: list(value.shape) for key, value in result.data.items()},
         "counters": result.counters,
     }
-    atomic_write_text(Path(out) / "summary.json", json.dumps(summary, indent=1))
+    write_file_set(
+        {
+            Path(out) / "probes.npz": buffer.getvalue(),
+            Path(out) / "summary.json": json.dumps(summary, indent=1),
+        }
+    )
     return summary

@@ -2,7 +2,9 @@
 
 The JSON contains everything the HTML shows (metric results, spike rasters and
 traces to plot, golden comparison, quantization errors), so ``glia report DIR``
-can rebuild the HTML from the JSON alone. Both files are written atomically.
+can rebuild the HTML from the JSON alone. The two files are written as one
+set: a failed write leaves the previous pair, never a new JSON beside an old
+HTML page.
 The schema is described in docs/report_schema.md.
 """
 
@@ -24,6 +26,7 @@ from matplotlib.figure import Figure
 from glia_neuromorphic.errors import ProgramFileError
 from glia_neuromorphic.fidelity import metrics
 from glia_neuromorphic.fidelity.signature import RATE, Judgement
+from glia_neuromorphic.fileset import write_file_set
 from glia_neuromorphic.fileutil import jsonable
 from glia_neuromorphic.program import atomic_write_text
 from glia_neuromorphic.runs import RunResult
@@ -209,7 +212,10 @@ def normalize_quantization(quantization: Any) -> list[dict[str, Any]] | None:
 
 
 def write_report(out: str | Path, report: Mapping[str, Any]) -> tuple[Path, Path]:
-    """Write report.json and report.html into directory ``out``, atomically.
+    """Write report.json and report.html into directory ``out``, both or neither.
+
+    A failure while writing either file leaves the previous pair (or no
+    report) in place; see :func:`glia_neuromorphic.fileset.write_file_set`.
 
     Returns
     -------
@@ -221,8 +227,7 @@ def write_report(out: str | Path, report: Mapping[str, Any]) -> tuple[Path, Path
     # NaN and infinity are not JSON; they are stored as null
     text = json.dumps(_finite(report), indent=1, allow_nan=False, default=_json_default)
     page = render_html(report)
-    atomic_write_text(json_path, text)
-    atomic_write_text(html_path, page)
+    write_file_set({json_path: text, html_path: page})
     return json_path, html_path
 
 

@@ -170,7 +170,7 @@ def _label(proc: Any) -> str:
 
     Lava names an unnamed process ``Process_<id>`` from a counter that grows
     with every process made in the interpreter, so building the same graph
-    twice would give other names; the type name is the same every time, and
+    twice would give other names. The type name stays the same, and
     :class:`NameRegistry` numbers repeats in graph order.
     """
     name = str(proc.name)
