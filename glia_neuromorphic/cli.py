@@ -133,7 +133,9 @@ def emulate_command(
         Path("out/emulate"), help="Directory for probes.npz and summary.json."
     ),
     target: str = typer.Option(
-        None, help="hw_configs target (default: the program's own target)."
+        None,
+        help="hw_configs target (default: the program's own target); it must "
+        "have the chip the program was compiled for.",
     ),
     strict: bool = typer.Option(
         False, help="Stop with an error at the first register wrap or clip."

@@ -127,3 +127,24 @@ def test_emulate_failed_summary_write_keeps_old_outputs(tmp_path, monkeypatch):
     with pytest.raises(SystemExit):
         main(["emulate", str(path), "--steps", "9", "--out", str(out)])
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_emulate_rejects_target_of_other_chip(tmp_path, capsys):
+    _, path = _saved_program(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["emulate", str(path), "--steps", "5", "--target", "loihi2"])
+    assert exit_info.value.code == 3
+    err = " ".join(capsys.readouterr().err.split())
+    assert "compiled for loihi1" in err
+    assert "target 'loihi2' is a loihi2 chip" in err
+    assert "recompile" in err
+
+
+def test_emulate_accepts_board_of_same_chip(tmp_path):
+    _, path = _saved_program(tmp_path)
+    out = tmp_path / "run"
+    main(
+        ["emulate", str(path), "--steps", "5", "--target", "nahuku32"]
+        + ["--out", str(out)]
+    )
+    assert json.loads((out / "summary.json").read_text())["target"] == "loihi1"

@@ -17,7 +17,7 @@ from glia_neuromorphic.emulator.arithmetic import (
 )
 from glia_neuromorphic.emulator.synapses import lava_weights, nengo_loihi_weights
 from glia_neuromorphic.errors import BackendError, ValidationError
-from glia_neuromorphic.hwconfig import load_chip
+from glia_neuromorphic.hwconfig import load_chip, load_target
 from glia_neuromorphic.program import (
     AstrocyteGroup,
     ChipProgram,
@@ -183,3 +183,11 @@ def test_delays_shift_arrival(rng):
     program.probe("n", "u")
     u = emulate(program, 6)["n.u"][:, 0]
     assert list(u) == [0, 128, 0, 0, 256, 0]
+
+
+@pytest.mark.parametrize("target", ["loihi1", load_target("kapoho_bay")])
+def test_target_of_other_chip_rejected(target):
+    program = ChipProgram(metadata={"target": "oheo_gulch"})
+    program.add(CompartmentGroup("a", n=1))
+    with pytest.raises(ValidationError, match="compiled for loihi2.*loihi1 chip"):
+        Emulator(program, target)

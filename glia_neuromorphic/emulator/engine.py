@@ -38,18 +38,39 @@ PROBE_VARIABLES = {
 
 
 def resolve_chip(program: ChipProgram, target: str | Target | ChipConfig | None):
-    """Return the chip config for ``target`` or, if None, the program's target."""
+    """Return the chip config for ``target`` or, if None, the program's target.
+
+    Raises
+    ------
+    ValidationError
+        If neither names a target, or if ``target`` is a chip of another kind
+        than the one the program was compiled for (a board of the same chip
+        is accepted).
+    """
+    compiled = program.metadata.get("target")
+    if target is None:
+        if compiled is None:
+            raise ValidationError(
+                "program has no 'target' in its metadata; pass target='loihi1' or "
+                "target='loihi2'"
+            )
+        return load_target(compiled).chip
     if isinstance(target, ChipConfig):
-        return target
-    if isinstance(target, Target):
-        return target.chip
-    name = target if target is not None else program.metadata.get("target")
-    if name is None:
-        raise ValidationError(
-            "program has no 'target' in its metadata; pass target='loihi1' or "
-            "target='loihi2'"
-        )
-    return load_target(name).chip
+        chip, label = target, target.name
+    elif isinstance(target, Target):
+        chip, label = target.chip, target.name
+    else:
+        chip, label = load_target(target).chip, str(target)
+    if compiled is not None:
+        expected = load_target(compiled).chip.name
+        if chip.name != expected:
+            raise ValidationError(
+                f"program was compiled for {expected} (target {compiled!r}), but "
+                f"target {label!r} is a {chip.name} chip; omit the target (--target) "
+                f"to run on the program's own target, or recompile the model for "
+                f"{label}"
+            )
+    return chip
 
 
 class Emulator:
@@ -66,7 +87,9 @@ class Emulator:
     program : ChipProgram
         The program to run; it is validated first.
     target : str, Target, ChipConfig or None
-        hw_configs target; None uses ``program.metadata["target"]``.
+        hw_configs target; None uses ``program.metadata["target"]``. It must
+        have the chip the program was compiled for (a board of that chip is
+        accepted).
     strict : bool
         Raise :class:`~glia_neuromorphic.errors.RegisterOverflowError` on the
         first wrap or clip instead of counting it.
