@@ -46,7 +46,10 @@ def verify(
     model: str = typer.Argument(..., help="Model name, e.g. astro-sequence."),
     target: str = typer.Option("loihi2", help="hw_configs target (chip or board)."),
     backend: str = typer.Option(
-        "lava", help="What runs the fixed-point program: lava, nengo-loihi, emulator."
+        None,
+        help="What runs the fixed-point program: lava, nengo-loihi or emulator "
+        "(default: the reference of the target's chip, nengo-loihi for Loihi 1 "
+        "and lava for Loihi 2).",
     ),
     steps: int = typer.Option(None, help="Time steps to run (default: the model's)."),
     seed: int = typer.Option(
@@ -64,12 +67,15 @@ def verify(
     ),
 ) -> None:
     """Run float and fixed point, compare them and exit non-zero on a failed check."""
-    from glia_neuromorphic.models import load_model
+    from glia_neuromorphic import models
+    from glia_neuromorphic.hwconfig import default_backend
 
     check_steps(steps, "--steps")
     check_seed(seed, "--seed")
     check_out_dir(out)
-    module = load_model(model)
+    module = models.load_model(model)
+    if backend is None:
+        backend = default_backend(target)
     options = dict(
         target=target, backend=backend, steps=steps, seed=seed, out=out, console=console
     )

@@ -358,3 +358,15 @@ def load_target(name_or_path: str | Path) -> Target:
     return Target(
         data["name"], "board", chip, n_chips, data["description"], {"chips": source}
     )
+
+
+def default_backend(target: str | Path | Target) -> str:
+    """Return the backend that runs fixed-point programs of ``target`` by default.
+
+    It is the bit-exact reference of the target's chip (the ``reference`` key
+    of its hw_config). In the shipped hw_configs that is ``nengo-loihi`` for
+    Loihi 1 chips and boards and ``lava`` for Loihi 2.
+    """
+    if not isinstance(target, Target):
+        target = load_target(target)
+    return target.chip.reference

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 MARKER = "fidelity"
 DEFAULT_TARGET = "loihi2"
-DEFAULT_BACKEND = "lava"
 MARKER_HELP = (
     f"{MARKER}(build=None, targets=None, backends=None, steps=None, seed=0, "
     "golden=False): verify a model with the glia_verify fixture; build is a "
@@ -54,7 +53,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--glia-backend",
         default=None,
-        help=f"Backend of fixed-point runs (default {DEFAULT_BACKEND}).",
+        help="Backend of fixed-point runs (default: the reference of the "
+        "target's chip, nengo-loihi for Loihi 1 and lava for Loihi 2).",
     )
     group.addoption(
         "--glia-update-golden",
@@ -75,7 +75,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Write report.json and report.html per test into DIR/<test name>.",
     )
     parser.addini("glia_target", "Default --glia-target.", default=DEFAULT_TARGET)
-    parser.addini("glia_backend", "Default --glia-backend.", default=DEFAULT_BACKEND)
+    parser.addini("glia_backend", "Default --glia-backend.", default="")
     parser.addini("glia_golden_dir", "Default --glia-golden, relative to rootdir.")
 
 
@@ -86,7 +86,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _option(config: pytest.Config, name: str) -> str:
     value = config.getoption(f"--glia-{name}")
-    return value if value is not None else config.getini(f"glia_{name}")
+    if value is None:
+        value = config.getini(f"glia_{name}")
+    if name == "backend" and not value:
+        from glia_neuromorphic.hwconfig import default_backend
+
+        value = default_backend(_option(config, "target"))
+    return value
 
 
 def pytest_collection_modifyitems(

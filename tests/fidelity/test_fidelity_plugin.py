@@ -103,7 +103,7 @@ def test_plugin_backend_option_reaches_model(project):
 
 def test_plugin_target_option_selects_marked_tests(project):
     result = project.runpytest("--glia-target", "loihi1", "-k", "loihi1 or selected")
-    # the loihi1-only test now runs (and its runner rejects loihi1); the
-    # fixture test receives the selected target
+    # the loihi1-only test now runs on the Loihi 1 reference (and its runner
+    # rejects it); the fixture test receives the selected target
     result.assert_outcomes(failed=2, deselected=2)
-    result.stdout.fnmatch_lines(["*BackendError*'lava' on 'loihi1'*"])
+    result.stdout.fnmatch_lines(["*BackendError*'nengo-loihi' on 'loihi1'*"])
