@@ -1,12 +1,15 @@
 """`glia compile`: outputs, printed tables and one clear error per bad input."""
 
+import io
 import json
 import os
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from glia_neuromorphic.cli import main
+from glia_neuromorphic.compiler import compile_model, load_model_object
 from glia_neuromorphic.program import ChipProgram
 
 MODELS = Path(__file__).parent / "compile_models"
@@ -206,3 +209,49 @@ def test_compile_failed_report_write_keeps_old_outputs(tmp_path, capsys, monkeyp
     assert code != 0
     assert "no space left" in err
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
+LONG_NAME = "hidden_layer_with_a_deliberately_long_descriptive_name_0123456789"
+
+LONG_NAME_MODEL = f"""
+import numpy as np
+from lava.proc.dense.process import Dense
+from lava.proc.io.source import RingBuffer as SourceBuffer
+from lava.proc.lif.process import LIF
+
+
+def build(seed=0):
+    rng = np.random.default_rng(seed)
+    source = SourceBuffer(data=(rng.random((4, 20)) < 0.2).astype(float))
+    hidden = LIF(shape=(8,), du=0.1, dv=0.05, vth=1.0, name="{LONG_NAME}")
+    dense = Dense(weights=rng.normal(0.0, 0.8, (8, 4)), name="{LONG_NAME}_in")
+    source.s_out.connect(dense.s_in)
+    dense.a_out.connect(hidden.a_in)
+    return [source, hidden]
+"""
+
+
+def _column_text(table, column):
+    """Render ``table`` 80 characters wide; return one column's body text."""
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(table)
+    lines = console.export_text().splitlines()
+    cells = [line.split("│")[column + 1] for line in lines if line.startswith("│")]
+    return "".join(cell.strip() for cell in cells)
+
+
+def test_compile_tables_show_full_names(tmp_path):
+    _, model = load_model_object(write_model(tmp_path, LONG_NAME_MODEL))
+    result = compile_model(model, "loihi2")
+    quantization = _column_text(result.quantization.table(), 0)
+    assert f"{LONG_NAME}_in" in quantization
+    assert f"{LONG_NAME}.vth" in quantization
+    assert "…" not in quantization
+    decays = _column_text(result.quantization.decay_table(), 0)
+    assert f"{LONG_NAME}.du" in decays
+    resources = _column_text(result.resources.table(), 2)
+    assert LONG_NAME in resources
+    for table in (result.quantization.table(), result.resources.table()):
+        console = Console(width=80, record=True, file=io.StringIO())
+        console.print(table)
+        assert "…" not in console.export_text()

@@ -127,12 +127,18 @@ class ResourceReport:
             ),
             title_justify="left",
         )
+        # fold, not cut, long values: a cut group name cannot be looked up
         for column in ("core", "chip", "group", "slice"):
-            table.add_column(column, justify="right" if column != "group" else "left")
+            table.add_column(
+                column,
+                justify="left" if column == "group" else "right",
+                overflow="fold",
+            )
         for resource in RESOURCES:
             table.add_column(
                 f"{resource.replace('_', ' ')} (/{self.limits[resource]})",
                 justify="right",
+                overflow="fold",
             )
 
         # the fullest cores, listed in core order

@@ -168,10 +168,15 @@ class QuantizationReport:
             f"seed {self.seed})",
             title_justify="left",
         )
+        # fold, not cut, long values: a cut group name cannot be looked up
         for column in ("group", "kind", "n", "float range", "int range", "exp"):
-            table.add_column(column, justify="right" if column == "n" else "left")
+            table.add_column(
+                column,
+                justify="right" if column == "n" else "left",
+                overflow="fold",
+            )
         for column in ("max rel err", "mean rel err", "saturated", "zeroed"):
-            table.add_column(column, justify="right")
+            table.add_column(column, justify="right", overflow="fold")
         rows = sorted(
             self.params,
             key=lambda p: (-(p.n_saturated + p.n_zeroed), -p.max_rel_error),
@@ -196,8 +201,9 @@ class QuantizationReport:
     def decay_table(self) -> Table:
         """Return a rich table of the quantized time constants."""
         table = Table(title="Time constants", title_justify="left")
-        for column in ("filter", "tau (s)", "tau_eff (s)", "stored", "rel err"):
-            table.add_column(column, justify="left" if column == "filter" else "right")
+        table.add_column("filter", overflow="fold")
+        for column in ("tau (s)", "tau_eff (s)", "stored", "rel err"):
+            table.add_column(column, justify="right", overflow="fold")
         for d in self.decays:
             table.add_row(
                 d.name,
