@@ -9,7 +9,7 @@ from timing import emit, emulator_steps_per_second, steps_per_second
 
 from glia_neuromorphic.backends.lava import run_lava
 from glia_neuromorphic.emulator import emulate
-from glia_neuromorphic.emulator.compare import first_difference
+from glia_neuromorphic.fidelity.metrics import compare_bit_exact
 
 
 def main() -> None:
@@ -26,7 +26,7 @@ def main() -> None:
             lambda steps, p=program: run_lava(p, steps), 5, 5 + args.lava_steps
         )
         emu_rate = emulator_steps_per_second(program, args.emulator_steps)
-        same = first_difference(emulate(program, lava_run.n_steps), lava_run)
+        same = compare_bit_exact(emulate(program, lava_run.n_steps), lava_run)
         emit(
             {
                 "benchmark": f"LIF({args.n}) -> Dense -> LIF({args.n}), "

@@ -9,7 +9,7 @@ from timing import emit, emulator_steps_per_second, steps_per_second
 
 from glia_neuromorphic.backends.nengo_loihi import run_nengo_loihi
 from glia_neuromorphic.emulator import emulate
-from glia_neuromorphic.emulator.compare import first_difference
+from glia_neuromorphic.fidelity.metrics import compare_bit_exact
 
 
 def main() -> None:
@@ -25,7 +25,7 @@ def main() -> None:
         lambda steps: run_nengo_loihi(program, steps), 10, 10 + args.reference_steps
     )
     emu_rate = emulator_steps_per_second(program, args.emulator_steps)
-    same = first_difference(emulate(program, ref_run.n_steps), ref_run)
+    same = compare_bit_exact(emulate(program, ref_run.n_steps), ref_run)
     emit(
         {
             "benchmark": f"2 x {args.n} neurons, all-to-all, "

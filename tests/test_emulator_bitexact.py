@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from glia_neuromorphic.backends.lava import run_lava
 from glia_neuromorphic.backends.nengo_loihi import run_nengo_loihi
 from glia_neuromorphic.emulator import emulate
-from glia_neuromorphic.emulator.compare import first_difference
+from glia_neuromorphic.fidelity.metrics import compare_bit_exact
 from glia_neuromorphic.hwconfig import load_chip
 from glia_neuromorphic.program import (
     AstrocyteGroup,
@@ -119,8 +119,9 @@ def programs(draw, target, *, delays, graded, refractory):
 
 
 def _assert_same(emulated, reference, program):
-    diff = first_difference(emulated, reference)
-    assert diff is None, f"{diff} (program seed {program.metadata['seed']})"
+    diff = compare_bit_exact(emulated, reference)
+    seed = program.metadata["seed"]
+    assert diff is None, f"{diff.describe()} (program seed {seed})"
 
 
 SETTINGS = settings(
@@ -195,6 +196,8 @@ def test_emulator_matches_lava_astrocyte(program):
 )
 def test_emulator_dense_and_sparse_storage_agree(program, target):
     """Forcing every synapse group dense or CSR changes nothing."""
+    # the drawn program uses no Loihi 2 feature, so it runs on either chip
+    program.metadata["target"] = target
     dense_run = emulate(program, STEPS, target)
     for group in program.of_kind(SynapseGroup):
         w = group.weights
@@ -202,21 +205,22 @@ def test_emulator_dense_and_sparse_storage_agree(program, target):
             w.toarray() if scipy.sparse.issparse(w) else scipy.sparse.csr_matrix(w)
         )
     sparse_run = emulate(program, STEPS, target)
-    diff = first_difference(dense_run, sparse_run)
-    assert diff is None, str(diff)
+    diff = compare_bit_exact(dense_run, sparse_run)
+    assert diff is None, diff.describe(("dense", "sparse"))
 
 
 @pytest.mark.parametrize("target", ["loihi1", "loihi2"])
-def test_first_difference_names_step(target):
+def test_compare_bit_exact_names_step(target):
     program = ChipProgram(metadata={"target": target})
     program.add(CompartmentGroup("a", n=2, vth=10, bias_mant=[0, 100], bias_exp=0))
     program.probe("a", "v")
     left = emulate(program, 5)
     right = emulate(program, 5)
     right.data["a.v"][3, 1] += 1
-    diff = first_difference(left, right)
-    assert (diff.probe, diff.step, diff.compartment) == ("a.v", 4, 1)
-    assert "step 4, compartment 1" in str(diff)
+    diff = compare_bit_exact(left, right)
+    assert (diff.probe, diff.step, diff.index) == ("a.v", 4, 1)
+    assert diff.value_b == diff.value_a + 1
+    assert "step 4, index 1 of 'a.v'" in diff.describe()
 
 
 MANY = settings(

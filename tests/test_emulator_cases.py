@@ -14,8 +14,8 @@ from nengo.exceptions import SimulationError
 from glia_neuromorphic.backends.lava import run_lava
 from glia_neuromorphic.backends.nengo_loihi import run_nengo_loihi
 from glia_neuromorphic.emulator import emulate
-from glia_neuromorphic.emulator.compare import first_difference
 from glia_neuromorphic.errors import RegisterOverflowError
+from glia_neuromorphic.fidelity.metrics import compare_bit_exact
 from glia_neuromorphic.program import (
     AstrocyteGroup,
     BiasSchedule,
@@ -35,8 +35,8 @@ def _run_both(program, steps):
     target = program.metadata["target"]
     emulated = emulate(program, steps)
     reference = REFERENCES[target](program, steps)
-    diff = first_difference(emulated, reference)
-    assert diff is None, str(diff)
+    diff = compare_bit_exact(emulated, reference)
+    assert diff is None, diff.describe(("emulator", "reference"))
     return emulated
 
 
@@ -325,7 +325,7 @@ def test_refractory_holds_voltage_at_zero(target):
     assert list(run["n.v"][:, 0]) == [40, 0, 0, 0, 40, 0, 0, 0, 40, 0]
     assert list(np.flatnonzero(run["n.spikes"][:, 0]) + 1) == [2, 6, 10]
     if target == "loihi1":
-        assert first_difference(run, run_nengo_loihi(program, 10)) is None
+        assert compare_bit_exact(run, run_nengo_loihi(program, 10)) is None
 
 
 # --- degenerate programs -------------------------------------------------------

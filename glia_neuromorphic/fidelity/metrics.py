@@ -381,8 +381,25 @@ def compare_bit_exact(
 
     Use it for pairs that must agree bit for bit (the emulator against Lava's
     bit-accurate models, a run against its golden file). Steps in the result
-    count in run ``a``'s steps.
+    count in run ``a``'s steps. ``probes`` defaults to every probe of either
+    run.
+
+    Raises
+    ------
+    ValidationError
+        If a compared probe is missing from one run, or if :func:`align`
+        rejects the pair.
     """
+    labels = labels or (a.backend, b.backend)
+    probes = sorted(set(a.data) | set(b.data)) if probes is None else list(probes)
+    for key in probes:
+        runs = zip((a, b), labels, strict=True)
+        missing = [repr(name) for run, name in runs if key not in run.data]
+        if missing:
+            raise ValidationError(
+                f"probe {key!r} is not recorded by {' or '.join(missing)}; record "
+                "it in both runs or leave it out of probes"
+            )
     aligned = align(a, b, labels)
     return first_divergence(aligned.a, aligned.b, probes, aligned.offset_a)
 

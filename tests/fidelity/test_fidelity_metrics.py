@@ -178,6 +178,18 @@ def test_compare_bit_exact_counts_steps_of_first_run():
     assert metrics.compare_bit_exact(a, b) is None
 
 
+def test_compare_bit_exact_rejects_probe_missing_from_one_run():
+    spikes = _raster(10, 2, [(3, 0)])
+    a = _run({"n.spikes": spikes, "n.v": np.zeros((10, 2))}, backend="emulator")
+    b = _run({"n.spikes": spikes.copy()}, backend="lava")
+    with pytest.raises(ValidationError, match=r"'n\.v' is not recorded by 'lava';"):
+        metrics.compare_bit_exact(a, b)
+    neither = r"'n\.u' is not recorded by 'emulator' or 'lava'"
+    with pytest.raises(ValidationError, match=neither):
+        metrics.compare_bit_exact(a, b, probes=["n.u"])
+    assert metrics.compare_bit_exact(a, b, probes=["n.spikes"]) is None
+
+
 def test_align_rejects_latency_that_contradicts_backend_table():
     a = _run({"n.spikes": np.zeros((4, 1))}, backend="lava", latency=2)
     b = _run({"n.spikes": np.zeros((4, 1))}, backend="reference")
