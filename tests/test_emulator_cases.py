@@ -14,7 +14,7 @@ from nengo.exceptions import SimulationError
 from glia_neuromorphic.backends.lava import run_lava
 from glia_neuromorphic.backends.nengo_loihi import run_nengo_loihi
 from glia_neuromorphic.emulator import emulate
-from glia_neuromorphic.errors import RegisterOverflowError
+from glia_neuromorphic.errors import BackendError, RegisterOverflowError
 from glia_neuromorphic.fidelity.metrics import compare_bit_exact
 from glia_neuromorphic.program import (
     AstrocyteGroup,
@@ -410,3 +410,33 @@ def test_graded_sum_wraps_before_exponent_shift():
     x = ((total >> 3) << 6) % 2**32
     x = x - 2**32 if x >= 2**31 else x
     assert run["n.u"][-1, 0] == x + 2**24
+
+
+@pytest.mark.parametrize(
+    ("runner", "target", "backend", "reference"),
+    [
+        (run_lava, "loihi1", "lava", "nengo-loihi"),
+        (run_nengo_loihi, "loihi2", "nengo-loihi", "lava"),
+    ],
+)
+def test_reference_backend_rejects_chip_of_other_reference(
+    runner, target, backend, reference
+):
+    program = ChipProgram(metadata={"target": target})
+    program.add(CompartmentGroup("n", n=1))
+    with pytest.raises(
+        BackendError, match=f"follows '{reference}', not '{backend}'; run it on"
+    ):
+        runner(program, 3)
+
+
+@pytest.mark.parametrize(
+    ("runner", "target"), [(run_lava, "loihi2"), (run_nengo_loihi, "loihi1")]
+)
+def test_reference_backend_result_records_run(runner, target):
+    program = ChipProgram(metadata={"target": target, "dt": 0.002})
+    program.add(CompartmentGroup("n", n=1, vth=10, bias_mant=100, bias_exp=0))
+    program.probe("n", "v")
+    run = runner(program, 4, seed=3)
+    assert (run.target, run.seed, run.dt, run.n_steps) == (target, 3, 0.002, 4)
+    assert run.metadata == {"program_hash": program.content_hash(), "steps": 4}

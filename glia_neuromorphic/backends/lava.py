@@ -15,7 +15,11 @@ import logging
 import numpy as np
 import scipy.sparse
 
-from glia_neuromorphic.backends._common import empty_probe_data
+from glia_neuromorphic.backends._common import (
+    empty_probe_data,
+    reference_chip,
+    reference_result,
+)
 from glia_neuromorphic.errors import BackendError
 from glia_neuromorphic.hwconfig import ChipConfig, Target
 from glia_neuromorphic.program import (
@@ -26,7 +30,7 @@ from glia_neuromorphic.program import (
     SpikeSource,
     SynapseGroup,
 )
-from glia_neuromorphic.runs import SPIKE_LATENCY, RunResult
+from glia_neuromorphic.runs import RunResult
 
 logger = logging.getLogger(__name__)
 
@@ -265,24 +269,9 @@ def run_lava(
         If the target's reference is not Lava or the program uses something
         Lava 0.10 cannot run bit-accurately (refractory periods).
     """
-    from glia_neuromorphic.emulator.engine import resolve_chip
-
-    chip = resolve_chip(program, target)
-    if chip.reference != "lava":
-        raise BackendError(
-            f"target {chip.name!r} follows {chip.reference!r}, not Lava; use the "
-            "nengo-loihi backend or a Loihi 2 target"
-        )
+    chip = reference_chip(program, target, "lava")
     if steps > 0:
         data = LavaRun(program, chip, steps).run()
     else:
         data = empty_probe_data(program.validate())
-    return RunResult(
-        data=data,
-        dt=float(program.metadata.get("dt", 0.001)),
-        backend="lava",
-        target=chip.name,
-        seed=int(seed),
-        input_latency=SPIKE_LATENCY["lava"],
-        metadata={"program_hash": program.content_hash(), "steps": steps},
-    )
+    return reference_result(program, chip, "lava", data, steps=steps, seed=seed)

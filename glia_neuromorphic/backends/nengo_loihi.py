@@ -15,7 +15,11 @@ import warnings
 import numpy as np
 import scipy.sparse
 
-from glia_neuromorphic.backends._common import empty_probe_data
+from glia_neuromorphic.backends._common import (
+    empty_probe_data,
+    reference_chip,
+    reference_result,
+)
 from glia_neuromorphic.emulator.arithmetic import shift
 from glia_neuromorphic.errors import BackendError
 from glia_neuromorphic.hwconfig import ChipConfig, Target
@@ -27,7 +31,7 @@ from glia_neuromorphic.program import (
     SpikeSource,
     SynapseGroup,
 )
-from glia_neuromorphic.runs import SPIKE_LATENCY, RunResult
+from glia_neuromorphic.runs import RunResult
 
 #: nengo-loihi compartment attribute recorded for each probe variable.
 _KEYS = {"spikes": "spiked", "u": "current", "v": "voltage"}
@@ -250,14 +254,7 @@ def run_nengo_loihi(
         If the target does not follow nengo-loihi or the program uses what
         nengo-loihi cannot express (delays, graded spikes, astrocytes).
     """
-    from glia_neuromorphic.emulator.engine import resolve_chip
-
-    chip = resolve_chip(program, target)
-    if chip.reference != "nengo-loihi":
-        raise BackendError(
-            f"target {chip.name!r} follows {chip.reference!r}, not nengo-loihi; use "
-            "the Lava backend or a Loihi 1 target"
-        )
+    chip = reference_chip(program, target, "nengo-loihi")
     for group in program.of_kind(SynapseGroup):
         if group.num_message_bits > 0:
             raise BackendError(
@@ -269,13 +266,12 @@ def run_nengo_loihi(
         data, overflows = run.run(steps)
     else:
         data, overflows = empty_probe_data(program), 0
-    return RunResult(
-        data=data,
-        dt=float(program.metadata.get("dt", 0.001)),
-        backend="nengo-loihi",
-        target=chip.name,
-        seed=int(seed),
-        input_latency=SPIKE_LATENCY["nengo-loihi"],
+    return reference_result(
+        program,
+        chip,
+        "nengo-loihi",
+        data,
+        steps=steps,
+        seed=seed,
         counters={"overflow_warnings": overflows},
-        metadata={"program_hash": program.content_hash(), "steps": steps},
     )
