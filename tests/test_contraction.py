@@ -213,15 +213,23 @@ def test_quantize_all_zero_layer():
     assert not np.any(q.mantissa)
 
 
-def test_quantize_rejects_nan():
-    with pytest.raises(ValidationError, match="NaN"):
-        quantize_weights(np.array([[np.nan, 1.0]]), bits=8)
+def test_nonfinite_weights_named_by_first_index():
+    W = np.ones((3, 3))
+    W[0, 1] = np.nan
+    W[1, 2] = np.inf
+    with pytest.raises(ValidationError, match=r"^weights\[0, 1\] is nan"):
+        quantize_weights(W, bits=8)
+    with pytest.raises(ValidationError, match=r"^W\[0, 1\] is nan"):
+        identity_certificate(W)
+    W[0, 1] = 0.0
+    with pytest.raises(ValidationError, match=r"^W\[1, 2\] is inf"):
+        diagonal_certificate(W)
 
 
 def test_certificate_rejects_bad_matrix():
     with pytest.raises(ValidationError, match="square"):
         diagonal_certificate(np.ones((2, 3)))
-    with pytest.raises(ValidationError, match="NaN"):
+    with pytest.raises(ValidationError, match=r"W\[0, 0\] is inf"):
         identity_certificate(np.array([[np.inf]]))
 
 

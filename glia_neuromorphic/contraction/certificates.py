@@ -23,6 +23,7 @@ import numpy as np
 
 from glia_neuromorphic.errors import ValidationError
 from glia_neuromorphic.fileutil import jsonable
+from glia_neuromorphic.quantize.core import check_finite
 
 #: Relative weight of the all-ones matrix added to ``g|W|`` so that its Perron
 #: vectors are strictly positive when ``|W|`` is reducible (sparse modules).
@@ -89,18 +90,16 @@ class Certificate:
 
 
 def check_square(name: str, W: Any) -> np.ndarray:
-    """Return ``W`` as a finite square float matrix or raise ValidationError."""
+    """Return ``W`` as a finite square float matrix or raise ValidationError.
+
+    A non-finite entry is named by its first index in row-major order.
+    """
     W = np.asarray(W, dtype=float)
     if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] == 0:
         raise ValidationError(
             f"{name}: expected a non-empty square matrix, got shape {W.shape}"
         )
-    if not np.all(np.isfinite(W)):
-        raise ValidationError(
-            f"{name}: contains {int(np.sum(~np.isfinite(W)))} NaN or Inf entries; "
-            "fix the weights before certifying them"
-        )
-    return W
+    return check_finite(W, name)
 
 
 def _check_positive(name: str, value: float) -> float:

@@ -16,6 +16,7 @@ from glia_neuromorphic.contraction.certificates import (
     perron_root,
 )
 from glia_neuromorphic.errors import QuantizationError, ValidationError
+from glia_neuromorphic.quantize.core import check_finite
 
 #: Most weight bits :func:`recheck_quantized` tries when it suggests more bits.
 MAX_SUGGESTED_BITS = 16
@@ -70,15 +71,12 @@ def quantize_weights(
     Raises
     ------
     ValidationError
-        If ``W`` contains NaN or Inf or ``bits < 2``.
+        If ``W`` contains NaN or Inf (the message names the first such
+        entry) or ``bits < 2``.
     """
-    W = np.asarray(W, dtype=float)
     if bits < 2:
         raise ValidationError(f"weight mantissa needs at least 2 bits, got {bits}")
-    if not np.all(np.isfinite(W)):
-        raise ValidationError(
-            f"weights contain {int(np.sum(~np.isfinite(W)))} NaN or Inf entries"
-        )
+    W = check_finite(W, "weights")
     top = 2 ** (bits - 1) - 1
     peak = float(np.max(np.abs(W))) if W.size else 0.0
     if peak == 0.0:
