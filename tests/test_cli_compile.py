@@ -2,7 +2,6 @@
 
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -192,19 +191,12 @@ def test_unknown_rounding_mode(capsys):
     assert "unknown rounding mode 'up'" in err
 
 
-def test_compile_failed_report_write_keeps_old_outputs(tmp_path, capsys, monkeypatch):
+def test_compile_failed_write_keeps_old_outputs(tmp_path, capsys, fail_rename_to):
     model = str(MODELS / "small_lava.py")
     argv = ["compile", model, "--target", "loihi2", "--out", str(tmp_path)]
     assert run([*argv, "--seed", "4"], capsys)[0] == 0
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    real_replace = os.replace
-
-    def replace(src, dst):
-        if os.path.basename(dst) == "resources.json":
-            raise OSError("no space left on device")
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace)
+    fail_rename_to("resources.json")
     code, _, err = run([*argv, "--seed", "5", "--rounding", "stochastic"], capsys)
     assert code != 0
     assert "no space left" in err

@@ -1,7 +1,6 @@
 """The ``glia emulate`` command: outputs, seed, counters and errors."""
 
 import json
-import os
 
 import numpy as np
 import pytest
@@ -111,19 +110,12 @@ def test_emulate_directory_as_program(tmp_path, capsys):
     assert "is a directory" in capsys.readouterr().err
 
 
-def test_emulate_failed_summary_write_keeps_old_outputs(tmp_path, monkeypatch):
+def test_emulate_failed_summary_write_keeps_old_outputs(tmp_path, fail_rename_to):
     _, path = _saved_program(tmp_path)
     out = tmp_path / "run"
     main(["emulate", str(path), "--steps", "5", "--out", str(out)])
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    real_replace = os.replace
-
-    def replace(src, dst):
-        if os.path.basename(dst) == "summary.json":
-            raise OSError("no space left on device")
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace)
+    fail_rename_to("summary.json")
     with pytest.raises(SystemExit):
         main(["emulate", str(path), "--steps", "9", "--out", str(out)])
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before

@@ -138,21 +138,10 @@ def test_report_interrupted_write_leaves_old_files(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "report.json"]
 
 
-def _fail_on_html_replace(monkeypatch):
-    real_replace = os.replace
-
-    def replace(src, dst):
-        if os.path.basename(dst) == "report.html":
-            raise OSError("no space left on device")
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(os, "replace", replace)
-
-
-def test_report_failed_html_write_keeps_old_pair(tmp_path, monkeypatch):
+def test_report_failed_html_write_keeps_old_pair(tmp_path, fail_rename_to):
     report.write_report(tmp_path, _report())
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    _fail_on_html_replace(monkeypatch)
+    fail_rename_to("report.html")
     data = _report()
     data["seed"] = 99
     with pytest.raises(OSError, match="no space"):
@@ -161,8 +150,8 @@ def test_report_failed_html_write_keeps_old_pair(tmp_path, monkeypatch):
     assert after == before
 
 
-def test_report_failed_html_write_leaves_no_json(tmp_path, monkeypatch):
-    _fail_on_html_replace(monkeypatch)
+def test_report_failed_html_write_leaves_no_json(tmp_path, fail_rename_to):
+    fail_rename_to("report.html")
     with pytest.raises(OSError, match="no space"):
         report.write_report(tmp_path / "out", _report())
     assert list((tmp_path / "out").iterdir()) == []

@@ -1,0 +1,25 @@
+"""Fixtures shared by every test directory."""
+
+import os
+
+import pytest
+
+
+@pytest.fixture
+def fail_rename_to(monkeypatch):
+    """Return a function that makes each rename onto a file of a given name fail.
+
+    The failure is the ``OSError`` a full disk gives, raised by ``os.replace``,
+    which every atomic write in the package uses to put a file in place.
+    """
+    real_replace = os.replace
+
+    def install(name):
+        def replace(src, dst):
+            if os.path.basename(dst) == name:
+                raise OSError("no space left on device")
+            return real_replace(src, dst)
+
+        monkeypatch.setattr(os, "replace", replace)
+
+    return install
