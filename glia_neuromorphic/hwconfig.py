@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -213,24 +214,56 @@ def _entry(path: Path, key: str, raw: Any, field: str = "value") -> tuple[Any, s
 
 
 def _section(path: Path, data: dict, name: str, cls: type, sources: dict) -> Any:
+    """Return section ``[name]`` as ``cls``, an integer per field."""
+    return _read_section(path, data, name, cls, sources, _integer)
+
+
+def _integer(path: Path, key: str, raw: Any) -> tuple[int, str]:
+    value, source = _entry(path, key, raw)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{path}: key {key!r} must be an integer, got {value!r}")
+    return value, source
+
+
+def _policy(path: Path, key: str, raw: Any) -> tuple[str, str]:
+    policy, source = _entry(path, key, raw, "policy")
+    if policy not in OVERFLOW_POLICIES:
+        raise ConfigError(
+            f"{path}: key {key!r} has policy {policy!r}; use one of "
+            f"{list(OVERFLOW_POLICIES)}"
+        )
+    return policy, source
+
+
+def _read_section(
+    path: Path,
+    data: dict,
+    name: str,
+    cls: type,
+    sources: dict,
+    read: Callable[[Path, str, Any], tuple[Any, str]],
+) -> Any:
+    """Return section ``[name]`` as ``cls``, each field read by ``read``.
+
+    Every field of ``cls`` must be present and no other key may be, so a
+    misspelt key is an error instead of a silently ignored entry. The source
+    of each value is stored in ``sources`` under ``"name.field"``.
+    """
     table = data.get(name)
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: missing section [{name}]")
+    fields = [f.name for f in dataclasses.fields(cls)]
     values = {}
-    for field in dataclasses.fields(cls):
-        key = f"{name}.{field.name}"
-        if field.name not in table:
+    for field in fields:
+        key = f"{name}.{field}"
+        if field not in table:
             raise ConfigError(f"{path}: missing key {key!r}")
-        value, source = _entry(path, key, table[field.name])
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{path}: key {key!r} must be an integer, got {value!r}")
-        values[field.name] = value
-        sources[key] = source
-    unknown = set(table) - {f.name for f in dataclasses.fields(cls)}
+        values[field], sources[key] = read(path, key, table[field])
+    unknown = set(table) - set(fields)
     if unknown:
         raise ConfigError(
             f"{path}: unknown key(s) {sorted(unknown)} in [{name}]; check the "
-            f"spelling against {[f.name for f in dataclasses.fields(cls)]}"
+            f"spelling against {fields}"
         )
     return cls(**values)
 
@@ -296,22 +329,7 @@ def load_chip(name_or_path: str | Path) -> ChipConfig:
         for name, cls in _SECTIONS.items()
     }
 
-    overflow_table = data.get("overflow")
-    if not isinstance(overflow_table, dict):
-        raise ConfigError(f"{path}: missing section [overflow]")
-    policies = {}
-    for field in dataclasses.fields(OverflowPolicy):
-        key = f"overflow.{field.name}"
-        if field.name not in overflow_table:
-            raise ConfigError(f"{path}: missing key {key!r}")
-        policy, source = _entry(path, key, overflow_table[field.name], "policy")
-        if policy not in OVERFLOW_POLICIES:
-            raise ConfigError(
-                f"{path}: key {key!r} has policy {policy!r}; use one of "
-                f"{list(OVERFLOW_POLICIES)}"
-            )
-        policies[field.name] = policy
-        sources[key] = source
+    overflow = _read_section(path, data, "overflow", OverflowPolicy, sources, _policy)
 
     reference = data.get("reference")
     if reference not in REFERENCES:
@@ -327,7 +345,7 @@ def load_chip(name_or_path: str | Path) -> ChipConfig:
         generation=generation,
         description=data["description"],
         reference=reference,
-        overflow=OverflowPolicy(**policies),
+        overflow=overflow,
         sources=sources,
         path=path,
         **sections,

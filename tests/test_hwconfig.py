@@ -105,6 +105,20 @@ def test_unknown_overflow_policy(tmp_path):
         load_chip(path)
 
 
+@pytest.mark.parametrize("section", ["neuron", "overflow"])
+def test_unknown_key_in_section_is_rejected(tmp_path, section):
+    extra = (
+        'u_bitz = { value = 24, source = "typo" }'
+        if section == "neuron"
+        else 'u_wrap = { policy = "wrap", source = "typo" }'
+    )
+    path = _copy(tmp_path, lambda t: t.replace(f"[{section}]", f"[{section}]\n{extra}"))
+    with pytest.raises(
+        ConfigError, match=rf"unknown key\(s\) \['u_\w+'\] in \[{section}\]"
+    ):
+        load_chip(path)
+
+
 def test_missing_source_is_rejected(tmp_path):
     path = _copy(
         tmp_path,
