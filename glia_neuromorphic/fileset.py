@@ -20,8 +20,8 @@ def write_file_set(files: Mapping[str | Path, bytes | str]) -> list[Path]:
     find either the old set or the new one.
 
     NOTE: a process killed during the renames, which take microseconds, can
-    still leave a mixed set; the temporary files it leaves are deleted by the
-    next write to the same paths.
+    still leave a mixed set. The next write to the same paths deletes the
+    temporary files such a process left behind.
 
     Parameters
     ----------
