@@ -112,3 +112,41 @@ def test_program_saves_and_reloads(setup, tmp_path):
     assert loaded.groups["items"].start_steps.tolist() == [
         1 + k * net.steps_per_item for k in range(1, 8)
     ]
+
+
+@pytest.mark.parametrize(
+    ("target", "backend", "message"),
+    [
+        ("loihi1", "emulator", "always reset v to 0 after a spike"),
+        ("loihi2", "nengo-loihi", "runs on backends \\['lava', 'emulator'\\]"),
+    ],
+)
+def test_verify_rejects_backend(target, backend, message, tmp_path):
+    from glia_neuromorphic.models.contracting_rnn import verify
+
+    with pytest.raises(BackendError, match=message):
+        verify(target=target, backend=backend, out=tmp_path)
+    assert not (tmp_path / "report.json").exists()
+
+
+@pytest.mark.slow
+def test_glia_verify_on_emulator(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "verify"
+    command = [sys.executable, "-m", "glia_neuromorphic.cli", "verify"]
+    command += ["contracting-rnn", "--target", "loihi2", "--backend", "emulator"]
+    result = subprocess.run(
+        [*command, "--out", str(out)], capture_output=True, text=True, timeout=900
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads((out / "report.json").read_text())
+    assert report["passed"]
+    assert report["backend"] == "emulator"
+    assert report["wall_seconds"]["fixed_point"] > 0
+    page = (out / "report.html").read_text()
+    for text in ("Accuracy on 50 held-out digits", "certificate margin", "base64,"):
+        assert text in page
+    assert (out / "convergence.png").stat().st_size > 0
