@@ -29,7 +29,7 @@ def convergence_figure(numbers: dict[str, Any], fixed_label: str) -> Figure:
     """Return the distance traces of both runs and the certified envelope.
 
     The y axis is logarithmic, so a contraction at rate ``c`` is a line of
-    slope ``-c``; the dashed line starts at the fixed-point run's first
+    slope ``-c``. The dashed line starts at the fixed-point run's first
     distance and decays at the certified rate of the quantized network.
     """
     conv = numbers["convergence"]

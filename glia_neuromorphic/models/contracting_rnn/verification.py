@@ -1,9 +1,9 @@
 """``glia verify contracting-rnn``: certificate, convergence and accuracy checks.
 
 The float reference (rate model and Lava's float spiking models) is the same
-on every backend; ``--backend`` picks what runs the fixed-point network: Lava's
-bit-accurate models (``lava``) or the bit-exact emulator on the network's
-chip program (``emulator``).
+on every backend. ``--backend`` picks what runs the fixed-point network:
+Lava's bit-accurate models (``lava``) or the bit-exact emulator on the
+network's chip program (``emulator``).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ TIME_SCALE = 4
 #: in rate-model units. Spike jitter keeps their distance near 3 in these units,
 #: so the runs start about 40 times further apart than that floor.
 CONVERGENCE_OFFSET = 10.0
-#: What can run the fixed-point network, and its label in tables and plots.
+#: Backends that can run the fixed-point network, with their plot labels.
 BACKENDS = {"lava": "fixed-point Lava", "emulator": "fixed-point emulator"}
 
 
@@ -204,9 +204,9 @@ def run_checks(
     digits: int,
     backend: str = "lava",
 ) -> dict[str, Any]:
-    """Train or load, export, run float and fixed point; return all numbers.
+    """Train or load, export, run float and fixed point, and return all numbers.
 
-    The float spiking run is Lava's; ``backend`` runs the fixed point (see
+    The float spiking run is Lava's, and ``backend`` runs the fixed point (see
     :data:`BACKENDS`). ``wall_seconds`` records each spiking run's time.
     """
     tgt = load_target(target)
@@ -250,6 +250,7 @@ def run_checks(
         run_fixed,
     )
     return {
+        "model": "contracting-rnn",
         "target": tgt.summary(),
         "backend": backend,
         "seed": seed,
