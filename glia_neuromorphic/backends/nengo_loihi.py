@@ -2,11 +2,11 @@
 
 Each compartment group becomes a ``LoihiBlock`` whose compartments store the
 program's integers in nengo-loihi's units: threshold ``vth << vth_shift``,
-bias ``bias_mant`` shifted by ``bias_exp``, and the group's ``vmin``/``vmax`` (the
-full register range where unset).
-Each synapse group becomes a ``Synapse`` plus the ``Axon`` of its pre group,
-and its weights go through nengo-loihi's own ``discretize_weights``. Each
-spike source becomes a ``SpikeInput``. ``EmulatorInterface`` runs the model.
+bias ``bias_mant`` shifted by ``bias_exp``, and the group's ``vmin``/``vmax``
+(the full register range where unset). Each synapse group becomes a
+``Synapse`` plus the ``Axon`` of its pre group, and its weights go through
+nengo-loihi's own ``discretize_weights``. Each spike source becomes a
+``SpikeInput``. ``EmulatorInterface`` runs the model.
 """
 
 from __future__ import annotations
