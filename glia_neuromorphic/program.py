@@ -34,7 +34,15 @@ from glia_neuromorphic.errors import ProgramFileError, ValidationError
 from glia_neuromorphic.fileutil import CORRUPT_FILE_ERRORS
 
 FORMAT = "glia-chip-program"
-FORMAT_VERSION = 1
+#: Version written by :meth:`ChipProgram.save`. Version 2 added the
+#: compartment fields ``reset_mode``, ``u_init`` and ``v_init``.
+FORMAT_VERSION = 2
+#: Versions :meth:`ChipProgram.load` reads. A version 1 file has none of the
+#: version 2 fields, so its groups get the defaults: reset to zero, start at 0.
+READABLE_FORMAT_VERSIONS = (1, 2)
+#: Voltage reset modes of a compartment group: ``zero`` sets v to 0 after a
+#: spike, ``subtract`` subtracts the threshold ``vth << vth_shift`` from v.
+RESET_MODES = ("zero", "subtract")
 SUFFIX = ".gliaprog"
 #: Prefix of the zip comment that holds the file's SHA-256 (hex).
 _DIGEST_PREFIX = b"glia-sha256:"
@@ -151,7 +159,14 @@ class CompartmentGroup(Group):
     vmin, vmax : int or None
         Voltage clip bounds of the group; None means the chip's full signed
         ``v_bits`` range. nengo-loihi sets them per block (a LIF with
-        ``min_voltage=0`` has ``vmin = 0``).
+        ``min_voltage=0`` has ``vmin = 0``). The voltage is clipped to them
+        after the subthreshold update and before the spike test; ``vmin <= 0
+        <= vmax``.
+    reset_mode : {"zero", "subtract"}
+        What a spike does to v: set it to 0, or subtract ``vth << vth_shift``
+        (keeping the overshoot above threshold).
+    u_init, v_init : (n,) int arrays or None
+        Current and voltage at step 0; None means 0.
     """
 
     kind: ClassVar[str] = "lif"
@@ -166,9 +181,22 @@ class CompartmentGroup(Group):
     float_params: dict = dataclasses.field(default_factory=dict)
     vmin: int | None = None
     vmax: int | None = None
+    reset_mode: str = "zero"
+    u_init: np.ndarray | None = None
+    v_init: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.n = _check_size(self.name, "compartment group", self.n)
+        self._check_voltage_limits()
+        if self.reset_mode not in RESET_MODES:
+            raise ValidationError(
+                f"compartment group {self.name!r}: reset_mode is "
+                f"{self.reset_mode!r}; use one of {list(RESET_MODES)}"
+            )
+        for field in ("u_init", "v_init"):
+            value = getattr(self, field)
+            if value is not None:
+                setattr(self, field, _as_int_array(self.name, field, value, self.n))
         defaults = {
             "decay_u": 0,
             "decay_v": 0,
@@ -181,6 +209,22 @@ class CompartmentGroup(Group):
             value = getattr(self, field)
             value = default if value is None else value
             setattr(self, field, _as_int_array(self.name, field, value, self.n))
+
+    def _check_voltage_limits(self) -> None:
+        for field in ("vmin", "vmax"):
+            value = getattr(self, field)
+            if value is not None:
+                setattr(self, field, int(_integers(self.name, field, value)))
+        if self.vmin is not None and self.vmin > 0:
+            raise ValidationError(
+                f"compartment group {self.name!r}: vmin is {self.vmin}; it must "
+                "be <= 0 so that the reset voltage 0 lies inside the clip range"
+            )
+        if self.vmax is not None and self.vmax < 0:
+            raise ValidationError(
+                f"compartment group {self.name!r}: vmax is {self.vmax}; it must "
+                "be >= 0 so that the reset voltage 0 lies inside the clip range"
+            )
 
 
 @register_group
@@ -642,12 +686,12 @@ def _check_version(path: Path, manifest: dict) -> None:
             f"{manifest.get('format')!r})"
         )
     version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_FORMAT_VERSIONS:
         newer = isinstance(version, int) and version > FORMAT_VERSION
         hint = "upgrade glia_neuromorphic" if newer else "recompile the model"
         raise ProgramFileError(
             f"chip program {str(path)!r} has format version {version!r}, this "
-            f"toolchain reads version {FORMAT_VERSION}; {hint}"
+            f"toolchain reads versions {list(READABLE_FORMAT_VERSIONS)}; {hint}"
         )
 
 

@@ -46,7 +46,7 @@ def _mix(rng, extremes, low, high, size, p_extreme=0.3):
     return values
 
 
-def _lif(rng, name, n, refractory):
+def _lif(rng, name, n, refractory, voltage):
     return CompartmentGroup(
         name,
         n=n,
@@ -56,7 +56,30 @@ def _lif(rng, name, n, refractory):
         bias_mant=_mix(rng, [-4096, 4095, 0], -300, 300, n),
         bias_exp=rng.integers(0, 8, size=n),
         refract_delay=rng.integers(1, 5, size=n) if refractory else 1,
+        **voltage,
     )
+
+
+@st.composite
+def voltage_settings(draw, target, n):
+    """Reset mode, voltage limits and initial state each reference can run.
+
+    Lava runs reset to zero over the full range, or the rectified model
+    (reset by subtraction, vmin = 0), from any initial u and v. nengo-loihi
+    resets to zero, clips to the block's vmin/vmax (the values its
+    ``discretize_compartment`` can produce) and starts at 0.
+    """
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if target == "loihi2":
+        voltage = draw(st.sampled_from([{}, {"reset_mode": "subtract", "vmin": 0}]))
+        if draw(st.booleans()):
+            voltage["u_init"] = rng.integers(-(2**20), 2**20, size=n)
+            voltage["v_init"] = rng.integers(0, 2**16, size=n)
+        return voltage
+    return {
+        "vmin": draw(st.sampled_from([None, 0, -(2**8) + 1, -(2**20) + 1])),
+        "vmax": draw(st.sampled_from([None, 2**9 - 1, 2**13 - 1, 2**23 - 1])),
+    }
 
 
 def _weights(rng, n_post, n_pre, sparse):
@@ -77,8 +100,9 @@ def programs(draw, target, *, delays, graded, refractory):
     spikes = rng.random((STEPS, sizes["src"])) < draw(st.floats(0.05, 0.6))
     steps, indices = np.nonzero(spikes)
     program.add(SpikeSource("src", n=sizes["src"], steps=steps + 1, indices=indices))
-    program.add(_lif(rng, "a", sizes["a"], refractory))
-    program.add(_lif(rng, "b", sizes["b"], refractory))
+    for name in ("a", "b"):
+        voltage = draw(voltage_settings(target, sizes[name]))
+        program.add(_lif(rng, name, sizes[name], refractory, voltage))
 
     edges = [("src", "a")] + [
         e for e in (("a", "b"), ("b", "a"), ("a", "a")) if draw(st.booleans())
@@ -191,13 +215,16 @@ def test_emulator_matches_lava_astrocyte(program):
 
 @settings(max_examples=25, deadline=None)
 @given(
-    programs("loihi2", delays=False, graded=False, refractory=True),
-    st.sampled_from(["loihi1", "loihi2"]),
+    st.sampled_from(["loihi1", "loihi2"]).flatmap(
+        lambda target: st.tuples(
+            programs(target, delays=False, graded=False, refractory=True),
+            st.just(target),
+        )
+    )
 )
-def test_emulator_dense_and_sparse_storage_agree(program, target):
+def test_emulator_dense_and_sparse_storage_agree(case):
     """Forcing every synapse group dense or CSR changes nothing."""
-    # the drawn program uses no Loihi 2 feature, so it runs on either chip
-    program.metadata["target"] = target
+    program, target = case
     dense_run = emulate(program, STEPS, target)
     for group in program.of_kind(SynapseGroup):
         w = group.weights

@@ -6,6 +6,9 @@ Each compartment group becomes a Lava ``LIF``, each synapse group a
 integer parameters go in unchanged and the graph runs under
 ``Loihi2SimCfg(select_tag="fixed_pt")``; Monitors record the probes. Bias
 schedules split the run into segments and set ``bias_mant`` in between.
+A group with ``reset_mode="subtract"`` and ``vmin=0`` runs the project's
+``RectifiedLifModelFixed`` (Lava's bit-accurate LIF with a voltage floor at 0
+and reset by subtraction), selected for that process alone.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ def _sign_mode(name: str):
     }[name]
 
 
-def _make_lif(group: CompartmentGroup):
+def _make_lif(group: CompartmentGroup, chip: ChipConfig):
     from lava.proc.lif.process import LIF
 
     if np.any(group.refract_delay > 1):
@@ -62,6 +65,12 @@ def _make_lif(group: CompartmentGroup):
             f"compartment group {group.name!r}: refract_delay > 1, but lava-nc "
             "0.10 has no fixed-point refractory LIF; run it on the emulator"
         )
+    _lava_neuron_model(group, chip)
+    initial = {
+        key: getattr(group, f"{key}_init").copy()
+        for key in ("u", "v")
+        if getattr(group, f"{key}_init") is not None
+    }
     # du, dv and vth are (1,) Vars in Lava, but the bit-accurate model
     # broadcasts per-compartment arrays, so one LIF process runs the group.
     return LIF(
@@ -72,6 +81,30 @@ def _make_lif(group: CompartmentGroup):
         bias_mant=group.bias_mant.copy(),
         bias_exp=group.bias_exp.copy(),
         name=group.name,
+        **initial,
+    )
+
+
+def _lava_neuron_model(group: CompartmentGroup, chip: ChipConfig):
+    """Return the LIF process model class for ``group``, or None for Lava's own.
+
+    Lava's LIF clips v to the full register and resets to 0; the rectified
+    model floors v at 0 and subtracts the threshold. Other combinations of
+    reset mode and voltage limits have no Lava model.
+    """
+    limit = (1 << (chip.neuron.v_bits - 1)) - 1
+    ceiling_full = group.vmax in (None, limit)
+    if group.reset_mode == "zero" and group.vmin in (None, -limit) and ceiling_full:
+        return None
+    if group.reset_mode == "subtract" and group.vmin == 0 and ceiling_full:
+        from glia_neuromorphic.models.contracting_rnn import lava_models
+
+        return lava_models.RectifiedLifModelFixed
+    raise BackendError(
+        f"compartment group {group.name!r}: reset_mode {group.reset_mode!r} with "
+        f"vmin={group.vmin}, vmax={group.vmax} has no Lava process model (Lava "
+        "runs reset 'zero' with the full voltage range, or reset 'subtract' "
+        "with vmin=0); run it on the emulator"
     )
 
 
@@ -143,9 +176,15 @@ class LavaRun:
         self.chip = chip
         self.steps = steps
         self.procs = {}
+        # Loihi2SimCfg looks up processes (not only their classes) in its
+        # exception map, so each rectified group gets its own model entry
+        self.models = {}
         for group in program.groups.values():
             if isinstance(group, CompartmentGroup):
-                self.procs[group.name] = _make_lif(group)
+                self.procs[group.name] = _make_lif(group, chip)
+                model = _lava_neuron_model(group, chip)
+                if model is not None:
+                    self.models[self.procs[group.name]] = model
             elif isinstance(group, SpikeSource):
                 self.procs[group.name] = _make_source(group, steps)
             elif isinstance(group, AstrocyteGroup):
@@ -213,7 +252,7 @@ class LavaRun:
             }
         )
         heads = self._components()
-        cfg = Loihi2SimCfg(select_tag="fixed_pt")
+        cfg = Loihi2SimCfg(select_tag="fixed_pt", exception_proc_model_map=self.models)
         done = 0
         try:
             for end in [*breaks, self.steps + 1]:

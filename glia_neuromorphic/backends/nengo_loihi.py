@@ -2,10 +2,11 @@
 
 Each compartment group becomes a ``LoihiBlock`` whose compartments store the
 program's integers in nengo-loihi's units: threshold ``vth << vth_shift``,
-bias ``bias_mant`` shifted by ``bias_exp``, and full-range ``vmin``/``vmax``.
-Each synapse group becomes a ``Synapse`` plus the ``Axon`` of its pre group,
-and its weights go through nengo-loihi's own ``discretize_weights``. Each
-spike source becomes a ``SpikeInput``. ``EmulatorInterface`` runs the model.
+bias ``bias_mant`` shifted by ``bias_exp``, and the group's ``vmin``/``vmax``
+(the full register range where unset). Each synapse group becomes a
+``Synapse`` plus the ``Axon`` of its pre group, and its weights go through
+nengo-loihi's own ``discretize_weights``. Each spike source becomes a
+``SpikeInput``. ``EmulatorInterface`` runs the model.
 """
 
 from __future__ import annotations
@@ -50,8 +51,22 @@ def _make_block(group: CompartmentGroup, chip: ChipConfig):
     comp.bias = _bias(group.bias_mant, group.bias_exp)
     comp.refract_delay = group.refract_delay.astype(np.int32)
     v_limit = (1 << (chip.neuron.v_bits - 1)) - 1
-    comp.vmin = -v_limit
-    comp.vmax = v_limit
+    comp.vmin = -v_limit if group.vmin is None else group.vmin
+    comp.vmax = v_limit if group.vmax is None else group.vmax
+    if group.reset_mode != "zero":
+        raise BackendError(
+            f"compartment group {group.name!r}: reset_mode {group.reset_mode!r}, "
+            "but nengo-loihi 1.1.0 always resets v to 0 after a spike; use "
+            "reset_mode='zero' or run a Loihi 2 target"
+        )
+    for field in ("u_init", "v_init"):
+        initial = getattr(group, field)
+        if initial is not None and np.any(initial):
+            raise BackendError(
+                f"compartment group {group.name!r}: {field} is non-zero, but the "
+                "nengo-loihi backend starts every compartment at 0; run it on "
+                "the emulator"
+            )
     return block
 
 

@@ -17,8 +17,12 @@ Two arithmetic modes implement the compartment update of a reference:
     accumulator, the current wraps in two's complement at ``u_bits``, the
     current plus bias wraps again, and the voltage is clipped.
 
-Both then hold v at 0 during the refractory period, spike when
-``v > vth << vth_shift`` and reset v to 0. The refractory rule is
+Both then clip v to the group's ``[vmin, vmax]`` (nengo-loihi's
+``np.clip(voltage, vmin, vmax)``; in ``lava`` mode the project's rectified
+LIF models floor v at 0 at the same point), hold v at 0 during the
+refractory period, spike when ``v > vth << vth_shift`` and reset v: to 0,
+or in ``lava`` mode optionally by subtracting ``vth << vth_shift``. The
+refractory rule is
 nengo-loihi's: after a spike at step t the voltage is forced to 0 for
 ``refract_delay - 1`` steps while u keeps integrating (``refract_delay = 1``
 means none). Lava 0.10 has no fixed-point refractory LIF, so in ``lava`` mode
@@ -36,10 +40,12 @@ from glia_neuromorphic.emulator.arithmetic import (
     decay,
     shift,
 )
+from glia_neuromorphic.errors import BackendError, ValidationError
 from glia_neuromorphic.hwconfig import ChipConfig
 from glia_neuromorphic.program import AstrocyteGroup, CompartmentGroup, SpikeSource
 
 _POLICY_CODES = {"wrap": kernels.WRAP, "clip": kernels.CLIP}
+_RESET_CODES = {"zero": kernels.RESET_ZERO, "subtract": kernels.RESET_SUBTRACT}
 
 
 class CompartmentArithmetic:
@@ -101,8 +107,10 @@ class LifState:
         self.bias_exp = group.bias_exp.astype(np.int64)
         self.set_bias_mant(group.bias_mant)
         self.refract = group.refract_delay.astype(np.int64)
-        self.u = np.zeros(self.n, dtype=np.int64)
-        self.v = np.zeros(self.n, dtype=np.int64)
+        self.reset = _reset_code(group, chip)
+        self.vmin, self.vmax = _voltage_limits(group, chip)
+        self.u = _initial(group, "u_init", chip.neuron.u_bits)
+        self.v = _initial(group, "v_init", chip.neuron.v_bits)
         self.ref_count = np.zeros(self.n, dtype=np.int64)
         self.output = np.zeros(self.n, dtype=np.bool_)
         self._no_input = np.zeros(self.n, dtype=np.int64)
@@ -131,6 +139,9 @@ class LifState:
             self.output,
             arithmetic.widths,
             arithmetic.policies,
+            self.reset,
+            self.vmin,
+            self.vmax,
             events,
             first_index,
             first_value,
@@ -147,6 +158,46 @@ class LifState:
     def read(self, variable: str) -> np.ndarray:
         """Return the probed variable: ``spikes``, ``u`` or ``v``."""
         return self.output if variable == "spikes" else getattr(self, variable)
+
+
+def _reset_code(group: CompartmentGroup, chip: ChipConfig) -> int:
+    if group.reset_mode == "subtract" and chip.reference != "lava":
+        raise BackendError(
+            f"compartment group {group.name!r}: reset_mode 'subtract' cannot run "
+            f"on {chip.name!r}, whose reference (nengo-loihi 1.1.0's emulator) "
+            "always resets v to 0 after a spike; use reset_mode='zero' or a "
+            "target whose reference is Lava (loihi2)"
+        )
+    return _RESET_CODES[group.reset_mode]
+
+
+def _voltage_limits(group: CompartmentGroup, chip: ChipConfig) -> tuple[int, int]:
+    """Return the group's (vmin, vmax), the v register's range where unset."""
+    limit = (1 << (chip.neuron.v_bits - 1)) - 1
+    vmin = -limit if group.vmin is None else group.vmin
+    vmax = limit if group.vmax is None else group.vmax
+    if vmin < -limit or vmax > limit:
+        raise ValidationError(
+            f"compartment group {group.name!r}: voltage limits [{vmin}, {vmax}] "
+            f"exceed the {chip.neuron.v_bits}-bit v register of {chip.name!r} "
+            f"([{-limit}, {limit}]); use vmin/vmax inside it or None"
+        )
+    return vmin, vmax
+
+
+def _initial(group: CompartmentGroup, field: str, bits: int) -> np.ndarray:
+    """Return the initial register values of ``field``, checked against ``bits``."""
+    value = getattr(group, field)
+    if value is None:
+        return np.zeros(group.n, dtype=np.int64)
+    limit = (1 << (bits - 1)) - 1
+    if np.any(np.abs(value) > limit):
+        raise ValidationError(
+            f"compartment group {group.name!r}: {field} reaches "
+            f"{int(np.max(np.abs(value)))}, beyond the {bits}-bit register "
+            f"(|value| <= {limit}); scale the initial state down"
+        )
+    return value.astype(np.int64).copy()
 
 
 class AstrocyteState:

@@ -15,6 +15,8 @@ import numpy as np
 WRAP, CLIP, WRAP_ONCE = 0, 1, 2
 #: Arithmetic mode codes.
 LAVA, NENGO_LOIHI = 0, 1
+#: Voltage reset codes: set v to 0, or subtract the scaled threshold.
+RESET_ZERO, RESET_SUBTRACT = 0, 1
 #: Register slots of the event arrays, in pipeline order.
 ACCUMULATOR, U, U_BIAS, V = 0, 1, 2, 3
 REGISTER_NAMES = ("accumulator", "u", "u_bias", "v")
@@ -58,6 +60,9 @@ def lif_step(  # noqa: PLR0913 - one flat signature keeps numba dispatch cheap
     spikes,
     widths,
     policies,
+    reset,
+    vmin,
+    vmax,
     events,
     first_index,
     first_value,
@@ -66,7 +71,9 @@ def lif_step(  # noqa: PLR0913 - one flat signature keeps numba dispatch cheap
 
     ``widths`` = (decay_bits, decay_u_offset, decay_v_offset, act_shift,
     accumulator_bits, u_bits, v_bits); ``policies`` = (accumulator, u, v)
-    policy codes.
+    policy codes. After the v register's overflow rule, v is clipped to
+    ``[vmin, vmax]`` (not counted as an overflow), then refractory hold, spike
+    test and ``reset`` (a reset code) follow.
     """
     decay_bits, u_offset, v_offset, act_shift, acc_bits, u_bits, v_bits = widths
     acc_policy, u_policy, v_policy = policies
@@ -119,12 +126,13 @@ def lif_step(  # noqa: PLR0913 - one flat signature keeps numba dispatch cheap
             if n_v == 0:
                 i_v, x_v = i, yr
             n_v += 1
+        vn = min(max(vn, vmin), vmax)
         if ref_count[i] > 0:
             vn = 0
         fired = vn > vth[i]
         count = ref_count[i]
         if fired:
-            vn = 0
+            vn = vn - vth[i] if reset == RESET_SUBTRACT else 0
             count = refract[i]
         ref_count[i] = max(count - 1, 0)
         u[i] = un

@@ -302,7 +302,8 @@ def rebuild_html(directory: str | Path) -> Path:
 # --- figures ------------------------------------------------------------
 
 
-def _png(fig: Figure) -> str:
+def figure_png(fig: Figure) -> str:
+    """Return ``fig`` as a base64 PNG for an ``<img src="data:...">`` tag."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
     return base64.b64encode(buffer.getvalue()).decode("ascii")
@@ -322,7 +323,7 @@ def figure_raster(report: Mapping[str, Any]) -> str | None:
         ax.set_ylim(-0.5, spikes["n"] - 0.5)
     axes[0].set_title(f"spikes of {raster['probe']}")
     axes[-1].set_xlabel("step")
-    return _png(fig)
+    return figure_png(fig)
 
 
 def figure_values(report: Mapping[str, Any]) -> str | None:
@@ -346,7 +347,7 @@ def figure_values(report: Mapping[str, Any]) -> str | None:
     ax.set_title(f"{values['probe']} over time")
     ax.set_xlabel("step")
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    return _png(fig)
+    return figure_png(fig)
 
 
 def figure_metrics(report: Mapping[str, Any]) -> str | None:
@@ -378,7 +379,7 @@ def figure_metrics(report: Mapping[str, Any]) -> str | None:
             loc="left",
         )
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)
 
 
 def figure_quantization(report: Mapping[str, Any]) -> str | None:
@@ -399,12 +400,13 @@ def figure_quantization(report: Mapping[str, Any]) -> str | None:
     for ax in axes[len(entries) :]:
         ax.set_visible(False)
     fig.tight_layout()
-    return _png(fig)
+    return figure_png(fig)
 
 
 # --- HTML ---------------------------------------------------------------
 
-_CSS = """
+#: Style sheet of the report pages (embedded, so a page is one file).
+PAGE_CSS = """
 body { font-family: sans-serif; margin: 2em; color: #222; max-width: 1100px; }
 h1 { font-size: 1.5em; } h2 { font-size: 1.15em; margin-top: 1.6em; }
 table { border-collapse: collapse; font-size: 0.9em; }
@@ -426,7 +428,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>{esc(report['model'])}: fidelity report</title>",
-        f"<style>{_CSS}</style></head><body>",
+        f"<style>{PAGE_CSS}</style></head><body>",
         f"<h1>{esc(report['model'])}: <span class='{css_class}'>{verdict}</span></h1>",
         _summary_table(report),
         "<h2>Metrics</h2>",
@@ -451,7 +453,8 @@ def render_html(report: Mapping[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def _rows(pairs: list[tuple[str, Any]]) -> str:
+def key_value_table(pairs: list[tuple[str, Any]]) -> str:
+    """Return an HTML table with one escaped ``name | value`` row per pair."""
     body = "".join(
         f"<tr><th>{html.escape(k)}</th><td class='mono'>{html.escape(str(v))}</td></tr>"
         for k, v in pairs
@@ -463,7 +466,7 @@ def _summary_table(report: Mapping[str, Any]) -> str:
     summary = report.get("target_summary") or {}
     assumed = summary.get("assumed") or []
     versions = ", ".join(f"{k} {v}" for k, v in report.get("versions", {}).items())
-    return _rows(
+    return key_value_table(
         [
             ("target", report["target"]),
             ("backend", report["backend"]),

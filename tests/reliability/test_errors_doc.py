@@ -123,11 +123,11 @@ def prepare_file(description: str, base: Path) -> Path:
         data = data[: len(data) // 2]
     elif description == "program with one byte changed":
         data[len(data) // 3] ^= 0x10
-    elif description == "program of format version 2":
+    elif description == "program of format version 3":
         with zipfile.ZipFile(path) as zf:
             members = {name: zf.read(name) for name in zf.namelist()}
         manifest = json.loads(members["manifest.json"])
-        manifest["format_version"] = 2
+        manifest["format_version"] = 3
         members["manifest.json"] = json.dumps(manifest).encode()
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as zf:

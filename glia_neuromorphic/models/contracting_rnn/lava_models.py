@@ -30,7 +30,7 @@ class RectifiedLifModelFloat(PyLifModelFloat):
 
     def reset_voltage(self, spike_vector: np.ndarray) -> None:
         """Subtract the threshold from every neuron that spiked."""
-        self.v[spike_vector] -= self.vth
+        self.v[spike_vector] -= _per_neuron(self.vth, self.v)[spike_vector]
 
 
 class RectifiedLifModelFixed(PyLifModelBitAcc):
@@ -43,7 +43,12 @@ class RectifiedLifModelFixed(PyLifModelBitAcc):
 
     def reset_voltage(self, spike_vector: np.ndarray) -> None:
         """Subtract the scaled threshold ``vth << vth_shift`` from spiking neurons."""
-        self.v[spike_vector] -= self.effective_vth
+        self.v[spike_vector] -= _per_neuron(self.effective_vth, self.v)[spike_vector]
+
+
+def _per_neuron(threshold, v: np.ndarray) -> np.ndarray:
+    """Return a scalar or per-neuron threshold as one value per neuron of ``v``."""
+    return np.broadcast_to(threshold, v.shape)
 
 
 def clipped_float_model(v_floor: float, v_ceiling: float) -> type:

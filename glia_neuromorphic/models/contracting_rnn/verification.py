@@ -1,11 +1,17 @@
-"""``glia verify contracting-rnn``: certificate, convergence and accuracy checks."""
+"""``glia verify contracting-rnn``: certificate, convergence and accuracy checks.
+
+The float reference (rate model and Lava's float spiking models) is the same
+on every backend. ``--backend`` picks what runs the fixed-point network:
+Lava's bit-accurate models (``lava``) or the bit-exact emulator on the
+network's chip program (``emulator``).
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +31,10 @@ from glia_neuromorphic.contraction import (
 )
 from glia_neuromorphic.errors import BackendError
 from glia_neuromorphic.hwconfig import load_target
-from glia_neuromorphic.models.contracting_rnn import spiking
+from glia_neuromorphic.models.contracting_rnn import program, spiking
+from glia_neuromorphic.models.contracting_rnn import report as report_files
 from glia_neuromorphic.models.contracting_rnn.network import Assembly, simulate
 from glia_neuromorphic.models.contracting_rnn.storage import train_or_load
-from glia_neuromorphic.program import atomic_write_bytes, atomic_write_text
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +64,8 @@ TIME_SCALE = 4
 #: in rate-model units. Spike jitter keeps their distance near 3 in these units,
 #: so the runs start about 40 times further apart than that floor.
 CONVERGENCE_OFFSET = 10.0
+#: Backends that can run the fixed-point network, with their plot labels.
+BACKENDS = {"lava": "fixed-point Lava", "emulator": "fixed-point emulator"}
 
 
 @dataclasses.dataclass
@@ -124,12 +132,14 @@ def convergence(
     chip,
     sequence: np.ndarray,
     rng: np.random.Generator,
+    run_fixed: Callable[..., dict[str, np.ndarray]] = spiking.run_lava,
 ) -> dict[str, Any]:
     """Run two copies from different states on one input, in float and fixed point.
 
-    Returns the distance traces (metric ``M``, rate-model units) of the rate
-    model and of the fixed-point spiking run, and their fitted decay rates per
-    spiking step.
+    ``run_fixed`` runs the fixed-point network (``spiking.run_lava`` or
+    ``program.run_emulator``). Returns the distance traces (metric ``M``,
+    rate-model units) of the rate model and of the fixed-point spiking run,
+    and their fitted decay rates per spiking step.
     """
     offset = CONVERGENCE_OFFSET * rng.standard_normal(assembly.n_units)
     s0 = np.stack([offset, -offset])
@@ -141,7 +151,7 @@ def convergence(
     rate_distance = metric_distance(rate_run[:, 0], rate_run[:, 1], metric)
 
     drives = pair @ assembly.U.T + assembly.b
-    spike_run = spiking.run_lava(net, drives, chip, fixed, s0=s0, probe_current=True)
+    spike_run = run_fixed(net, drives, chip, fixed, s0=s0, probe_current=True)
     spike_distance = metric_distance(spike_run["s"][:, 0], spike_run["s"][:, 1], metric)
     return {
         "rate": rate_distance,
@@ -178,10 +188,27 @@ def _accuracy(assembly: Assembly, features: np.ndarray, labels: np.ndarray) -> f
     return float(np.mean(np.argmax(logits, axis=1) == labels))
 
 
+def _timed(seconds: dict[str, float], key: str, run: Callable, *args, **kwargs):
+    """Call ``run`` and store its wall time in ``seconds[key]``."""
+    start = time.perf_counter()
+    result = run(*args, **kwargs)
+    seconds[key] = time.perf_counter() - start
+    return result
+
+
 def run_checks(
-    target: str, seed: int, out: Path, time_scale: int, digits: int
+    target: str,
+    seed: int,
+    out: Path,
+    time_scale: int,
+    digits: int,
+    backend: str = "lava",
 ) -> dict[str, Any]:
-    """Train or load, export, run Lava float and fixed point; return all numbers."""
+    """Train or load, export, run float and fixed point, and return all numbers.
+
+    The float spiking run is Lava's, and ``backend`` runs the fixed point (see
+    :data:`BACKENDS`). ``wall_seconds`` records each spiking run's time.
+    """
     tgt = load_target(target)
     chip = tgt.chip
     settings = dict(VERIFY_ASSEMBLY)
@@ -206,15 +233,26 @@ def run_checks(
     float_rate = _accuracy(
         assembly, simulate(_refined(assembly, time_scale), x)["features"], y
     )
-    float_spiking = _accuracy(
-        assembly, spiking.run_lava(net, drives, chip)["features"], y
+    seconds: dict[str, float] = {}
+    float_run = _timed(seconds, "float_spiking", spiking.run_lava, net, drives, chip)
+    run_fixed = program.run_emulator if backend == "emulator" else spiking.run_lava
+    fixed_run = _timed(seconds, "fixed_point", run_fixed, net, drives, chip, fixed)
+    conv = _timed(
+        seconds,
+        "convergence",
+        convergence,
+        assembly,
+        net,
+        fixed,
+        chip,
+        x[0],
+        rng,
+        run_fixed,
     )
-    fixed_spiking = _accuracy(
-        assembly, spiking.run_lava(net, drives, chip, fixed)["features"], y
-    )
-    conv = convergence(assembly, net, fixed, chip, x[0], rng)
     return {
+        "model": "contracting-rnn",
         "target": tgt.summary(),
+        "backend": backend,
         "seed": seed,
         "assembly": assembly.config(),
         "train": info,
@@ -229,16 +267,43 @@ def run_checks(
             "vth": net.vth,
             "rate_scale": net.rate_scale,
             "neuron": net.neuron,
+            "steps_per_digit": int(drives.shape[1] * net.steps_per_item),
+            "neurons_per_copy": net.n_neurons,
         },
         "accuracy": {
             "float_rate_model": float_rate,
-            "float_spiking": float_spiking,
-            "fixed_spiking": fixed_spiking,
+            "float_spiking": _accuracy(assembly, float_run["features"], y),
+            "fixed_spiking": _accuracy(assembly, fixed_run["features"], y),
         },
+        "wall_seconds": seconds,
         "convergence": conv,
         "certified_rate_per_step": cert.rate / time_scale,
         "certified_rate_quantized_per_step": cert_q.rate / time_scale,
     }
+
+
+def check_backend(target: str, backend: str) -> None:
+    """Raise BackendError unless ``backend`` can run the fixed point for ``target``.
+
+    The exported ``relu`` neurons reset by subtracting the threshold. The
+    emulator follows nengo-loihi 1.1.0 for Loihi 1 targets, and that
+    reference always resets v to 0, so Loihi 1 on the emulator is rejected.
+    """
+    if backend not in BACKENDS:
+        raise BackendError(
+            f"contracting-rnn runs on backends {list(BACKENDS)}, got {backend!r} "
+            f"(target {target!r})"
+        )
+    chip = load_target(target).chip
+    if backend == "emulator" and chip.reference != "lava":
+        raise BackendError(
+            f"contracting-rnn on target {target!r} with backend 'emulator': its "
+            "rectified-linear neurons reset by subtracting the threshold, but "
+            f"{target!r} follows {chip.reference!r}, whose compartments always "
+            "reset v to 0 after a spike. With reset to zero a neuron's rate is "
+            "no longer linear in its input, which the certificate assumes. Use "
+            "--target loihi2"
+        )
 
 
 def judge(numbers: dict[str, Any]) -> dict[str, bool]:
@@ -265,7 +330,7 @@ def judge(numbers: dict[str, Any]) -> dict[str, bool]:
 
 def render(numbers: dict[str, Any], checks: dict[str, bool], console: Console) -> None:
     """Print the verification table."""
-    table = Table(title="contracting-rnn: float vs fixed point")
+    table = Table(title=f"contracting-rnn: float vs fixed point ({numbers['backend']})")
     table.add_column("quantity")
     table.add_column("float", justify="right")
     table.add_column("fixed point", justify="right")
@@ -308,49 +373,16 @@ def render(numbers: dict[str, Any], checks: dict[str, bool], console: Console) -
         f"{acc['float_spiking']:.1%} spiking ({acc['float_rate_model']:.1%} rate)",
         f"{acc['fixed_spiking']:.1%}",
     )
+    seconds = numbers["wall_seconds"]
+    table.add_row(
+        "wall time of the spiking run (s)",
+        f"{seconds['float_spiking']:.1f} (Lava)",
+        f"{seconds['fixed_point']:.1f} ({numbers['backend']})",
+    )
 
     console.print(table)
     for name, ok in checks.items():
         console.print(f"{'[green]PASS' if ok else '[red]FAIL'}[/] {name}")
-
-
-def plot_convergence(numbers: dict[str, Any], path: Path) -> None:
-    """Save the distance traces and the certified envelope as a PNG."""
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    conv = numbers["convergence"]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for key, label in (("rate", "float rate model"), ("fixed", "fixed-point Lava")):
-        ax.semilogy(conv[key], label=label)
-    steps = np.arange(len(conv["fixed"]))
-    envelope = conv["fixed"][0] * np.exp(
-        -numbers["certified_rate_quantized_per_step"] * steps
-    )
-    ax.semilogy(steps, envelope, "k--", label="certified bound (quantized)")
-    ax.set_xlabel("step")
-    ax.set_ylabel("distance in metric M")
-    ax.legend()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
-
-
-def _jsonable(numbers: dict[str, Any]) -> dict[str, Any]:
-    conv = numbers["convergence"]
-    converted = dict(numbers)
-    converted["convergence"] = {
-        "rate_fit": conv["rate_fit"].summary(),
-        "fixed_fit": conv["fixed_fit"].summary(),
-        "rate_distance": conv["rate"].tolist(),
-        "fixed_distance": conv["fixed"].tolist(),
-    }
-    return converted
 
 
 def verify(
@@ -361,40 +393,46 @@ def verify(
     out: Path | str = Path("out/verify"),
     console: Console | None = None,
 ) -> VerifyResult:
-    """Check the contracting assembly in float and fixed point on Lava.
+    """Check the contracting assembly in float and fixed point.
 
     Parameters
     ----------
     target : str
         hw_configs target whose formats the quantization uses.
-    backend : str
-        Only ``lava`` (Loihi2SimCfg) runs this model.
+    backend : {"lava", "emulator"}
+        What runs the fixed-point network: Lava's bit-accurate models under
+        Loihi2SimCfg, or the bit-exact emulator (Lava targets only). The float
+        spiking reference is Lava's float model in both cases.
     steps : int, optional
-        Spiking steps per sequence item; sets the time scale (default 40).
+        Spiking steps per sequence item; sets the time scale (default 80).
     seed : int
         Seed of training, digit choice and initial states.
     out : path
-        Directory for report.json, convergence.png and the assembly cache.
+        Directory for report.json, report.html, convergence.png and the
+        assembly cache.
+
+    Raises
+    ------
+    BackendError
+        For an unknown backend, or the emulator on a target whose reference
+        cannot reset by subtraction (Loihi 1).
     """
-    if backend != "lava":
-        raise BackendError(
-            f"contracting-rnn runs on backend 'lava' only, got {backend!r} "
-            f"(target {target!r})"
-        )
+    check_backend(target, backend)
     console = console or Console()
     out = Path(out)
     time_scale = TIME_SCALE
     if steps is not None:
         time_scale = max(1, int(steps) // VERIFY_ASSEMBLY["steps_per_item"])
     start = time.perf_counter()
-    numbers = run_checks(target, seed, out, time_scale, VERIFY_DIGITS)
+    numbers = run_checks(target, seed, out, time_scale, VERIFY_DIGITS, backend)
     checks = judge(numbers)
     numbers["checks"] = checks
     numbers["passed"] = all(checks.values())
     numbers["seconds"] = time.perf_counter() - start
     render(numbers, checks, console)
-    report = _jsonable(numbers)
-    atomic_write_text(out / "report.json", json.dumps(report, indent=2, default=str))
-    plot_convergence(numbers, out / "convergence.png")
-    console.print(f"report: {out / 'report.json'}, plot: {out / 'convergence.png'}")
-    return VerifyResult(numbers["passed"], checks, report, out / "report.json")
+    report = report_files.write_reports(numbers, out, BACKENDS[backend])
+    console.print(
+        f"report: {out / report_files.HTML_NAME} (data in "
+        f"{report_files.JSON_NAME}, plot in {report_files.PLOT_NAME})"
+    )
+    return VerifyResult(numbers["passed"], checks, report, out / report_files.JSON_NAME)
