@@ -5,7 +5,7 @@ import pytest
 
 from glia_neuromorphic.backends.lava import run_lava as run_program_on_lava
 from glia_neuromorphic.emulator import emulate
-from glia_neuromorphic.emulator.compare import first_difference
+from glia_neuromorphic.fidelity.metrics import compare_bit_exact
 from glia_neuromorphic.errors import BackendError
 from glia_neuromorphic.hwconfig import load_chip
 from glia_neuromorphic.models.contracting_rnn import init_assembly, load_task, spiking
@@ -64,7 +64,7 @@ def test_program_bit_exact_with_lava(setup, neuron):
     steps = drives.shape[1] * net.steps_per_item
     emulated = emulate(program, steps)
     reference = run_program_on_lava(program, steps)
-    assert first_difference(emulated, reference) is None
+    assert compare_bit_exact(emulated, reference) is None
 
     # the run must exercise what it checks: spikes, item changes, the reset
     spikes, v = emulated.data["neurons.spikes"], emulated.data["neurons.v"]

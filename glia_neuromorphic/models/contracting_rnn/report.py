@@ -3,7 +3,7 @@
 The page reuses the fidelity report's style sheet, tables and PNG embedding
 (``glia_neuromorphic.fidelity.report``). It shows the checks, the accuracy of
 each level, the certificates before and after quantization, the wall time of
-each spiking run and the convergence plot. Every file is written atomically.
+each spiking run and the convergence plot. The files appear together or not at all.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from glia_neuromorphic.fidelity.report import PAGE_CSS, figure_png, key_value_table
-from glia_neuromorphic.program import atomic_write_bytes, atomic_write_text
+from glia_neuromorphic.fileset import write_file_set
 
 JSON_NAME = "report.json"
 HTML_NAME = "report.html"
@@ -181,11 +181,13 @@ def write_reports(
     """
     report = _jsonable(numbers)
     png = figure_png(convergence_figure(numbers, fixed_label))
-    atomic_write_text(
-        out / JSON_NAME, json.dumps(report, indent=2, default=_json_default)
+    write_file_set(
+        {
+            out / JSON_NAME: json.dumps(report, indent=2, default=_json_default),
+            out / PLOT_NAME: base64.b64decode(png),
+            out / HTML_NAME: render_html(report, png),
+        }
     )
-    atomic_write_bytes(out / PLOT_NAME, base64.b64decode(png))
-    atomic_write_text(out / HTML_NAME, render_html(report, png))
     return report
 
 
