@@ -15,8 +15,12 @@ Integer conventions of nengo-loihi 1.1.0 and how they map onto the program:
 - ``vth`` is ``mantissa << 6``; the program stores the mantissa.
 - ``bias`` is ``mantissa << exponent``; the program stores both.
 - a discretized weight ``w`` is the charge added to the input, already
-  shifted by ``6 + weight_exp``; the program stores
-  ``w >> (act_shift + weight_exp)``, which is exact.
+  shifted by ``6 + weight_exp``. The program stores a mantissa and an
+  exponent that the chip's weight format turns back into exactly ``w``:
+  a mixed-sign mantissa is even (the chip keeps half of it), so
+  ``w >> (act_shift + weight_exp)`` alone is not always a valid mantissa.
+- ``vmin``/``vmax`` are kept: nengo-loihi clips v at ``vmin = 0`` for its
+  LIF ensembles and decode neurons, and the emulator applies the same clip.
 """
 
 from __future__ import annotations
@@ -30,6 +34,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse
 
+from glia_neuromorphic.emulator.arithmetic import shift
+from glia_neuromorphic.emulator.synapses import nengo_loihi_weights
 from glia_neuromorphic.errors import ConfigError, QuantizationError, ValidationError
 from glia_neuromorphic.frontends.common import NameRegistry, without_address
 from glia_neuromorphic.hwconfig import Target, available_targets, load_target
@@ -483,7 +489,7 @@ class _Converter:
         name = self.names.unique(label)
         n_post = post.compartment.n_compartments
 
-        # integer charges -> mantissas at an exact exponent
+        # integer charges -> mantissas the chip turns back into the same charges
         rows, cols, charge = _axon_entries(axon, syn, n_src, syn.weights)
         nengo_exp = int(syn.synapse_cfg.weight_exp)
         charge = np.asarray(charge, dtype=np.int64)
@@ -527,29 +533,34 @@ class _Converter:
         )
 
     def _mantissas(self, name: str, charge: np.ndarray, exp: int, sign_mode: str):
-        """Return ``(mantissa, exp)`` with ``mantissa << (act_shift + exp) == charge``.
+        """Return ``(mantissa, exp)`` whose chip weights are exactly ``charge``.
 
-        nengo-loihi's own exponent is kept when its mantissas are in the legal
-        range. When nengo-loihi lost bits in its two-part weight shift, the
-        charge is a multiple of ``2**act_shift`` that can leave that range, and
-        exponent 0 represents the same charge.
+        The chip does not store ``mantissa << (act_shift + exp)``: a
+        mixed-sign weight keeps only ``round(mantissa / 2)``, and a negative
+        exponent shifts in two parts (see
+        :func:`~glia_neuromorphic.emulator.synapses.nengo_loihi_weights`).
+        So every candidate is checked by converting it back the way the
+        chip does. nengo-loihi's own exponent comes first. When nengo-loihi
+        lost bits in its two-part shift, the largest charge needs a mantissa
+        just beyond the legal range, but the clipped mantissa gives the same
+        charge. Other exponents of the target follow, nearest first.
         """
-        act_shift = self.target.chip.neuron.act_shift
-        lo, hi, _ = weight_range(self.target.chip, sign_mode)
-        for candidate in (exp, 0):
-            shift = act_shift + candidate
-            if shift < 0:
-                continue
-            mantissa = charge >> shift
-            exact = np.array_equal(mantissa << shift, charge)
-            if exact and (
-                mantissa.size == 0 or lo <= mantissa.min() <= mantissa.max() <= hi
-            ):
+        chip = self.target.chip
+        lo, hi, _ = weight_range(chip, sign_mode)
+        exps = range(chip.synapse.weight_exp_min, chip.synapse.weight_exp_max + 1)
+        for candidate in sorted(exps, key=lambda e: (abs(e - exp), -e)):
+            mantissa = np.clip(
+                shift(charge, -(chip.neuron.act_shift + candidate)), lo, hi
+            )
+            chip_charge, _ = nengo_loihi_weights(mantissa, candidate, sign_mode, chip)
+            if np.array_equal(chip_charge, charge):
                 return mantissa, candidate
         raise QuantizationError(
             f"synapse group {name!r}: nengo-loihi weights (charges up to "
-            f"{np.abs(charge).max()}) have no exact {sign_mode} mantissa in "
-            f"[{lo}, {hi}] at exponent {exp} or 0; cannot convert"
+            f"{np.abs(charge).max()}) have no {sign_mode} mantissa in [{lo}, {hi}] "
+            f"at any exponent in [{exps.start}, {exps.stop - 1}] that gives the "
+            "same charges on the chip; change the connection's transform so that "
+            "nengo-loihi picks other weights"
         )
 
     def _float_weights(self, post: Any, syn: Any) -> list[np.ndarray]:
