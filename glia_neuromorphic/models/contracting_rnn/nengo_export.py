@@ -71,6 +71,7 @@ def build_network(
     net: SpikingNetwork,
     drives: np.ndarray,
     loihi_neurons: bool = False,
+    input_tau: float | None = None,
 ):
     """Return a Nengo network of one copy per sequence and its spike probe.
 
@@ -84,6 +85,10 @@ def build_network(
         Use nengo-loihi's ``LoihiSpikingRectifiedLinear`` (reset to zero, so
         the inter-spike interval is a whole number of steps, as on Loihi 1)
         in place of SpikingRectifiedLinear; for ReLU assemblies only.
+    input_tau : float, optional
+        Lowpass time constant (seconds) on the drive. nengo-loihi filters
+        host input with its ``Model.decode_tau`` (5 ms in nengo-loihi 1.1);
+        pass that value to give the Nengo run the same input.
     """
     import nengo
 
@@ -127,7 +132,12 @@ def build_network(
             bias=nengo.dists.Choice([0.0]),
         )
         source = nengo.Node(drive, size_out=size)
-        nengo.Connection(source, ensemble.neurons, transform=scale, synapse=None)
+        nengo.Connection(
+            source,
+            ensemble.neurons,
+            transform=scale,
+            synapse=None if input_tau is None else nengo.Lowpass(input_tau),
+        )
         nengo.Connection(
             ensemble.neurons,
             ensemble.neurons,
@@ -154,8 +164,11 @@ def run_nengo(
     net: SpikingNetwork,
     drives: np.ndarray,
     loihi_neurons: bool = False,
+    input_tau: float | None = None,
 ) -> dict[str, np.ndarray]:
     """Run the Nengo network on Nengo's reference simulator.
+
+    ``loihi_neurons`` and ``input_tau`` are passed to :func:`build_network`.
 
     Returns
     -------
@@ -167,7 +180,7 @@ def run_nengo(
     """
     import nengo
 
-    model, probe = build_network(assembly, net, drives, loihi_neurons)
+    model, probe = build_network(assembly, net, drives, loihi_neurons, input_tau)
     batch, items, _ = drives.shape
     steps = items * net.steps_per_item
     with nengo.Simulator(model, dt=DT, progress_bar=False) as sim:
