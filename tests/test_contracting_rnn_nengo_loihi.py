@@ -46,7 +46,7 @@ def _constant_input_rates(currents, scale, loihi):
         return sim.data[probe][500:].mean(axis=0)
 
 
-def test_node_input_beyond_one_is_clipped_by_nengo_loihi():
+def test_nengo_loihi_clips_node_input():
     currents = np.array([75.0, 150.0, 300.0])
     reference = _constant_input_rates(currents, 1.0, loihi=False)
     direct = _constant_input_rates(currents, 1.0, loihi=True)

@@ -54,3 +54,43 @@ def test_pixel_training_beats_chance(name):
     # chance is 10 %; six epochs reach 54 % (pixels) and 34 % (permuted)
     assert after > 0.25
     assert assembly.certificate().contracting
+
+
+#: Rate-model settings of the pixel tasks (as in the accuracy benchmark).
+PIXEL_SETTINGS = {
+    "tau": 10.0,
+    "steps_per_item": 2,
+    "readout_steps": 20,
+    "max_coupling": 2.0,
+}
+#: Held-out digits run on Lava, a seeded subset of the 450.
+SPIKING_DIGITS = 100
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["pixels", "permuted"])
+def test_pixel_assembly_fixed_point_gap(name, tmp_path_factory):
+    from glia_neuromorphic.hwconfig import load_chip
+    from glia_neuromorphic.models.contracting_rnn import spiking, train_or_load
+    from glia_neuromorphic.models.contracting_rnn.verification import calibrate
+
+    chip = load_chip("loihi2")
+    cache = tmp_path_factory.mktemp("cache")
+    assembly, task, _ = train_or_load(
+        0, cache, task_name=name, sizes=(16,) * 4, epochs=60, **PIXEL_SETTINGS
+    )
+    assert assembly.certificate().contracting
+    assert assembly.euler_certificate(4).contracting
+    pick = np.random.default_rng(0).choice(len(task.y_test), SPIKING_DIGITS, False)
+    x, y = task.x_test[pick], task.y_test[pick]
+    max_x, max_drive = calibrate(assembly, task.x_train)
+    net = spiking.export(assembly, chip, max_x, max_drive, time_scale=4)
+    fixed = spiking.quantize(net, chip, max_drive)
+    drives = x @ assembly.U.T + assembly.b
+    results = {}
+    for label, params in (("float", None), ("fixed", fixed)):
+        features = spiking.run_lava(net, drives, chip, params)["features"]
+        logits = features @ assembly.C.T + assembly.c0
+        results[label] = float(np.mean(np.argmax(logits, axis=1) == y))
+    print(f"{name}: float spiking {results['float']:.3f}, fixed {results['fixed']:.3f}")
+    assert abs(results["fixed"] - results["float"]) <= 0.02

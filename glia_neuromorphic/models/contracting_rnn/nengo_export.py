@@ -56,7 +56,7 @@ def _saturating_type():
         """
 
         def step(self, dt, J, output, voltage):
-            """Integrate J, clip the voltage, spike at 1 and subtract it."""
+            """Integrate J, clip the voltage, spike above 1 and subtract 1."""
             voltage += J * dt
             np.clip(voltage, 0.0, 2.0, out=voltage)
             spiked = voltage > 1.0
@@ -194,9 +194,13 @@ def run_nengo_loihi(
 ) -> dict[str, np.ndarray]:
     """Run the Nengo network on nengo-loihi's emulator (``target="sim"``).
 
-    nengo-loihi builds SpikingRectifiedLinear neurons as Loihi 1 compartments
-    that reset to zero, and feeds the Node through its on/off input encoders
-    and a 5 ms input synapse. Returns the same keys as :func:`run_nengo`.
+    nengo-loihi 1.1 builds SpikingRectifiedLinear neurons as Loihi 1
+    compartments that reset to zero, and feeds the Node through its on/off
+    input encoders. A compartment has one current decay, so the input is
+    filtered with the recurrent ``tau_s`` (nengo-loihi overwrites its 5 ms
+    input synapse with it). ``run_nengo`` with ``loihi_neurons=True`` and
+    ``input_tau = tau_s * dt`` is the matching Nengo network. Returns the
+    same keys as :func:`run_nengo`.
 
     Raises
     ------
@@ -215,7 +219,11 @@ def run_nengo_loihi(
     model, probe = build_network(assembly, net, drives)
     batch, items, _ = drives.shape
     steps = items * net.steps_per_item
-    with nengo_loihi.Simulator(model, dt=DT, target="sim", progress_bar=False) as sim:
+    with warnings.catch_warnings():
+        # the tau_s overwrite described above, expected for every build
+        warnings.filterwarnings("ignore", "tau_s is currently")
+        sim = nengo_loihi.Simulator(model, dt=DT, target="sim", progress_bar=False)
+    with sim:
         sim.run_steps(steps)
         spikes = sim.data[probe] * DT
     return _collect(net, spikes, batch)
