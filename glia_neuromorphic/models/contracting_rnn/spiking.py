@@ -497,9 +497,10 @@ def export_tanh(
 
     The pair realizes ``clip(x, -1, 1)``, a piecewise-linear stand-in for
     ``tanh`` with the same slope range [0, 1], so the module certificates
-    (which only use that range) hold for the spiking network unchanged. A
-    tanh assembly loses accuracy to this swap; train with
-    ``nonlinearity="hardtanh"`` for an exact match of the rate model.
+    (which only use that range) hold for the spiking network unchanged. The
+    swap changes what a tanh-trained assembly computes, so its accuracy must
+    be measured with hardtanh; train with ``nonlinearity="hardtanh"`` for an
+    exact match of the rate model.
 
     Parameters
     ----------
