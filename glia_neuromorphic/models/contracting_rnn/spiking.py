@@ -499,7 +499,7 @@ def export_tanh(
     ``tanh`` with the same slope range [0, 1], so the module certificates
     (which only use that range) hold for the spiking network unchanged. The
     swap changes what a tanh-trained assembly computes, so its accuracy must
-    be measured with hardtanh; train with ``nonlinearity="hardtanh"`` for an
+    be measured with hardtanh. Train with ``nonlinearity="hardtanh"`` for an
     exact match of the rate model.
 
     Parameters
@@ -531,8 +531,9 @@ def export_tanh(
     coupled = bool(np.any(L != 0))
     linear_scale = min(peak_rate / max_x, 1.0) if coupled else 0.0
 
-    # the saturating neurons take vth per unit x (one spike per step at x = 1),
-    # the largest input gain, so it sets the bias range; v holds two thresholds
+    # the saturating neurons take vth per unit x (one spike per step at
+    # x = 1), the largest input gain, so they set the bias range. The voltage
+    # must reach two thresholds, the ceiling of the saturating model
     fmt = chip.neuron
     v_max = 2 ** (fmt.v_bits - 1) - 1
     bias_top = (2 ** (fmt.bias_mant_bits - 1) - 1) * 2**fmt.bias_exp_max
