@@ -127,7 +127,7 @@ def test_quantization_report(setup):
 def test_export_rejects_tanh(chip):
     rng = np.random.default_rng(2)
     assembly = init_assembly((4,), 2, 2, rng, nonlinearity="tanh")
-    with pytest.raises(BackendError, match="ReLU modules only"):
+    with pytest.raises(BackendError, match="use export_tanh"):
         spiking.export(assembly, chip, 1.0, 1.0)
 
 

@@ -67,3 +67,26 @@ def clipped_float_model(v_floor: float, v_ceiling: float) -> type:
             np.clip(self.v, v_floor, v_ceiling, out=self.v)
 
     return ClippedLifModelFloat
+
+
+class SaturatingLifModelFloat(RectifiedLifModelFloat):
+    """Float LIF with ``0 <= v <= 2 vth`` and subtractive reset.
+
+    The ceiling discards input beyond one spike per step, so the rate is
+    ``clip(J / vth, 0, 1)`` spikes per step for a constant input ``J``: one
+    half of a hard-tanh on/off pair.
+    """
+
+    def subthr_dynamics(self, activation_in: np.ndarray) -> None:
+        """Update u and v as Lava's float LIF does, then clip v to [0, 2 vth]."""
+        super().subthr_dynamics(activation_in)
+        np.minimum(self.v, 2.0 * self.vth, out=self.v)
+
+
+class SaturatingLifModelFixed(RectifiedLifModelFixed):
+    """Bit-accurate :class:`SaturatingLifModelFloat`, ``v`` in [0, 2 effective_vth]."""
+
+    def subthr_dynamics(self, activation_in: np.ndarray) -> None:
+        """Update u and v bit-accurately, then clip v to [0, 2 effective_vth]."""
+        super().subthr_dynamics(activation_in)
+        np.minimum(self.v, 2 * self.effective_vth, out=self.v)

@@ -34,19 +34,29 @@ from glia_neuromorphic.contraction import (
 )
 from glia_neuromorphic.errors import ValidationError
 
-NONLINEARITIES = ("relu", "tanh")
+NONLINEARITIES = ("relu", "tanh", "hardtanh")
 MODULE_KINDS = ("svd", "sparse")
 
 
 def activation(x: np.ndarray, kind: str) -> np.ndarray:
-    """Return ``phi(x)``: ``relu`` or ``tanh``, both with slope in [0, 1]."""
-    return np.tanh(x) if kind == "tanh" else np.maximum(x, 0.0)
+    """Return ``phi(x)``: ``relu``, ``tanh`` or ``hardtanh``, all with slope in [0, 1].
+
+    ``hardtanh`` is ``clip(x, -1, 1)``, the rate of a saturating on/off spiking
+    pair (see ``spiking.export_tanh``).
+    """
+    if kind == "tanh":
+        return np.tanh(x)
+    if kind == "hardtanh":
+        return np.clip(x, -1.0, 1.0)
+    return np.maximum(x, 0.0)
 
 
 def activation_slope(x: np.ndarray, kind: str) -> np.ndarray:
     """Return ``phi'(x)`` for :func:`activation`."""
     if kind == "tanh":
         return 1.0 - np.tanh(x) ** 2
+    if kind == "hardtanh":
+        return (np.abs(x) < 1.0).astype(float)
     return (x > 0).astype(float)
 
 

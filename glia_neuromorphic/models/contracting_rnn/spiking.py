@@ -99,6 +99,15 @@ class SpikingNetwork:
         on = self.kappa * s
         return on if self.n_neurons == self.n_units else np.concatenate([on, -on], -1)
 
+    def features(self, counts: np.ndarray) -> np.ndarray:
+        """Return rate-model features from readout-window spike counts per neuron.
+
+        ``counts`` has shape (batch, n_neurons); the feature of a unit is the
+        mean ``phi(x)`` over the window, here the on-neuron rate over
+        ``rate_scale``.
+        """
+        return counts[:, : self.n_units] / (self.rate_scale * self.readout_steps)
+
 
 def export(
     assembly: Assembly,
@@ -138,8 +147,8 @@ def export(
     """
     if assembly.nonlinearity != "relu":
         raise BackendError(
-            f"spiking export supports ReLU modules only, got "
-            f"{assembly.nonlinearity!r}; train with nonlinearity='relu'"
+            f"export maps ReLU modules only, got {assembly.nonlinearity!r}; "
+            "use export_tanh for tanh and hardtanh modules"
         )
     if neuron not in ("relu", "lif"):
         raise ValidationError(f"neuron must be 'relu' or 'lif', got {neuron!r}")
@@ -299,6 +308,13 @@ def _run_config(net: SpikingNetwork, chip: ChipConfig, fixed_point: bool):
     from glia_neuromorphic.models.contracting_rnn import lava_models
 
     tag = "fixed_pt" if fixed_point else "floating_pt"
+    if net.neuron == "saturating":
+        model = (
+            lava_models.SaturatingLifModelFixed
+            if fixed_point
+            else lava_models.SaturatingLifModelFloat
+        )
+        return Loihi2SimCfg(select_tag=tag, exception_proc_model_map={LIF: model})
     if net.neuron == "relu":
         model = (
             lava_models.RectifiedLifModelFixed
@@ -338,10 +354,11 @@ def run_lava(
     Returns
     -------
     dict
-        ``features`` (batch, n_units): on-neuron spike counts in the readout
-        window divided by ``rate_scale * readout_steps`` (the rate-model
-        feature); with ``probe_current``: ``s`` (steps, batch, n_units), the
-        current converted back to rate-model units.
+        ``counts`` (batch, n_units) and ``neuron_counts`` (batch, n_neurons):
+        spike counts of the on neurons and of all neurons in the readout
+        window; ``features`` (batch, n_units): the rate-model feature from
+        ``net.features``; with ``probe_current``: ``s`` (steps, batch,
+        n_units), the current converted back to rate-model units.
     """
     from lava.magma.core.run_conditions import RunSteps
     from lava.proc.io.sink import RingBuffer
@@ -409,11 +426,157 @@ def run_lava(
                 )
             lif.run(condition=RunSteps(num_steps=net.steps_per_item), run_cfg=config)
         spikes = sink.data.get().reshape(batch, net.n_neurons, -1)
-        out = {"counts": spikes[:, : net.n_units].sum(axis=-1)}
+        out = {
+            "counts": spikes[:, : net.n_units].sum(axis=-1),
+            "neuron_counts": spikes.sum(axis=-1),
+        }
         if monitor is not None:
             u = monitor.get_data()[lif.name]["u"].reshape(total, batch, net.n_neurons)
             out["s"] = u[:, :, : net.n_units] / unit_scale / net.kappa
     finally:
         lif.stop()
-    out["features"] = out["counts"] / (net.rate_scale * net.readout_steps)
+    out["features"] = net.features(out["neuron_counts"])
     return out
+
+
+# --- tanh and hardtanh modules: saturating on/off pairs
+
+
+@dataclasses.dataclass
+class TanhSpikingNetwork(SpikingNetwork):
+    """Spiking export of a tanh or hardtanh assembly (``neuron="saturating"``).
+
+    Every unit has a saturating on/off pair whose rates are ``clip(x, 0, 1)``
+    and ``clip(-x, 0, 1)`` spikes per step, so ``phi(x) = on - off`` is
+    ``clip(x, -1, 1)``. A coupled assembly also needs ``x`` itself for
+    ``L x``, so each unit gets a second, linear pair firing at
+    ``linear_scale * max(+-x, 0)`` (below saturation in the calibrated range).
+    Neurons are ordered: saturating on, saturating off, then linear on and
+    linear off if coupled. ``rate_scale`` is 1.
+
+    Attributes
+    ----------
+    linear_scale : float
+        Spikes per step per unit ``x`` of the linear pair (0 if uncoupled).
+    """
+
+    linear_scale: float = 0.0
+
+    def _gains(self) -> list[float]:
+        """Return the input per step per unit ``x`` of each neuron group."""
+        gains = [self.kappa, -self.kappa]
+        if self.linear_scale > 0:
+            linear = self.linear_scale * self.vth
+            gains += [linear, -linear]
+        return gains
+
+    def bias(self, drive: np.ndarray) -> np.ndarray:
+        """Return neuron biases for unit drives ``U u + b`` of shape (..., n_units)."""
+        return np.concatenate([g * drive for g in self._gains()], -1)
+
+    def current(self, s: np.ndarray) -> np.ndarray:
+        """Return neuron currents ``u`` for rate-model states ``s`` (..., n_units)."""
+        return np.concatenate([g * s for g in self._gains()], -1)
+
+    def features(self, counts: np.ndarray) -> np.ndarray:
+        """Return the mean ``phi(x)``: on minus off count over the readout window."""
+        n = self.n_units
+        difference = counts[:, :n] - counts[:, n : 2 * n]
+        return difference / (self.rate_scale * self.readout_steps)
+
+
+def export_tanh(
+    assembly: Assembly,
+    chip: ChipConfig,
+    max_x: float,
+    max_drive: float,
+    time_scale: int = 4,
+    peak_rate: float = 0.6,
+) -> TanhSpikingNetwork:
+    """Map a trained tanh or hardtanh assembly onto saturating LIF pairs.
+
+    The pair realizes ``clip(x, -1, 1)``, a piecewise-linear stand-in for
+    ``tanh`` with the same slope range [0, 1], so the module certificates
+    (which only use that range) hold for the spiking network unchanged. The
+    swap changes what a tanh-trained assembly computes, so its accuracy must
+    be measured with hardtanh. Train with ``nonlinearity="hardtanh"`` for an
+    exact match of the rate model.
+
+    Parameters
+    ----------
+    max_x : float
+        Largest ``|x|`` on calibration data; the linear pair of a coupled
+        assembly fires at ``peak_rate`` spikes per step there.
+    max_drive : float
+        Largest ``|U u + b|``; its bias must fit the chip's bias format.
+    time_scale, peak_rate
+        As in :func:`export`.
+
+    Raises
+    ------
+    BackendError
+        For ReLU assemblies (use :func:`export`).
+    """
+    if assembly.nonlinearity not in ("tanh", "hardtanh"):
+        raise BackendError(
+            f"export_tanh maps tanh and hardtanh modules, got "
+            f"{assembly.nonlinearity!r}; use export for ReLU modules"
+        )
+    if time_scale < 1 or not 0 < peak_rate < 1 or max_x <= 0:
+        raise ValidationError(
+            f"need time_scale >= 1, 0 < peak_rate < 1 and max_x > 0, got "
+            f"{time_scale}, {peak_rate}, {max_x}"
+        )
+    L = assembly.L
+    coupled = bool(np.any(L != 0))
+    linear_scale = min(peak_rate / max_x, 1.0) if coupled else 0.0
+
+    # the saturating neurons take vth per unit x (one spike per step at
+    # x = 1), the largest input gain, so they set the bias range. The voltage
+    # must reach two thresholds, the ceiling of the saturating model
+    fmt = chip.neuron
+    v_max = 2 ** (fmt.v_bits - 1) - 1
+    bias_top = (2 ** (fmt.bias_mant_bits - 1) - 1) * 2**fmt.bias_exp_max
+    vth_floor = v_max / (2**fmt.vth_shift * 2.0)
+    vth_bias = bias_top / (2**fmt.act_shift * max(max_drive, 1e-9))
+    vth = math.floor(min(vth_floor, vth_bias, 2**fmt.vth_mant_bits - 1))
+    tau_s = assembly.tau * time_scale
+    a = 1.0 / tau_s
+
+    # a spike of a saturating pair carries +-1 of phi(x); a spike of a linear
+    # pair carries +-1 / linear_scale of x
+    linear = linear_scale * vth
+    gains = np.array([vth, -vth] + [linear, -linear] * coupled)
+    phi_decode = np.array([1.0, -1.0] + [0.0, 0.0] * coupled)
+    weights = a * np.kron(np.outer(gains, phi_decode), assembly.W)
+    if coupled:
+        x_decode = np.array([0.0, 0.0, 1.0, -1.0]) / linear_scale
+        weights += a * np.kron(np.outer(gains, x_decode), L)
+    return TanhSpikingNetwork(
+        weights=weights,
+        vth=float(vth),
+        tau_s=tau_s,
+        neuron="saturating",
+        rate_scale=1.0,
+        n_units=assembly.n_units,
+        time_scale=time_scale,
+        steps_per_item=assembly.steps_per_item * time_scale,
+        readout_steps=assembly.readout_steps * time_scale,
+        linear_scale=linear_scale,
+    )
+
+
+def tanh_weights(net: TanhSpikingNetwork, weights: np.ndarray):
+    """Return the ``W`` and ``L`` that exported (or dequantized) weights encode.
+
+    ``W`` is read from the saturating-on to saturating-on block and ``L`` from
+    the linear-on to saturating-on block (zero if uncoupled), each divided by
+    its scale, so a quantized network can be certified again.
+    """
+    n = net.n_units
+    a_vth = net.vth / net.tau_s
+    W = weights[:n, :n] / a_vth
+    L = np.zeros_like(W)
+    if net.linear_scale > 0:
+        L = weights[:n, 2 * n : 3 * n] * net.linear_scale / a_vth
+    return W, L
