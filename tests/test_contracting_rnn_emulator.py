@@ -5,8 +5,8 @@ import pytest
 
 from glia_neuromorphic.backends.lava import run_lava as run_program_on_lava
 from glia_neuromorphic.emulator import emulate
-from glia_neuromorphic.fidelity.metrics import compare_bit_exact
 from glia_neuromorphic.errors import BackendError
+from glia_neuromorphic.fidelity.metrics import compare_bit_exact
 from glia_neuromorphic.hwconfig import load_chip
 from glia_neuromorphic.models.contracting_rnn import init_assembly, load_task, spiking
 from glia_neuromorphic.models.contracting_rnn.program import (
