@@ -62,6 +62,16 @@ def verify(
     update_golden: bool = typer.Option(
         False, help="Record the fixed-point run as the golden file (needs --golden)."
     ),
+    studies: str = typer.Option(
+        None,
+        help="Timing and atrophy studies in the report: compact (the model's "
+        "default), large or none.",
+    ),
+    sweep_json: list[Path] = typer.Option(
+        None,
+        help="A 'glia sweep' result file (timing.json, atrophy.json) whose plots "
+        "and summary the report embeds; repeat for several.",
+    ),
 ) -> None:
     """Run float and fixed point, compare them and exit non-zero on a failed check."""
     from glia_neuromorphic.models import load_model
@@ -85,6 +95,16 @@ def verify(
                 "takes no golden_dir); run it without --golden"
             )
         options.update(golden_dir=golden, update_golden=update_golden)
+    extra = {"studies": studies, "sweep_json": sweep_json or None}
+    for name, value in extra.items():
+        if value is None:
+            continue
+        if name not in inspect.signature(module.verify).parameters:
+            flag = "--" + name.replace("_", "-")
+            raise ValidationError(
+                f"model {model!r} has no {flag} option; run it without {flag}"
+            )
+        options[name] = value
     result = module.verify(**options)
     raise typer.Exit(0 if result.passed else 1)
 
