@@ -126,6 +126,14 @@ def sweep(
         "processes", help="processes, dask (a LocalCluster) or serial."
     ),
     out: Path = typer.Option(Path("out/sweeps"), help="Directory for the reports."),
+    astro_copies: int = typer.Option(
+        1, help="Astrocyte neuron pairs per unit in the Loihi 1 (Nengo) network."
+    ),
+    fraction: list[float] = typer.Option(
+        None,
+        help="Atrophied fraction to sweep (repeat the option; default: a grid "
+        "from 0 to 1, fine near 1 - 1/gain).",
+    ),
 ) -> None:
     """Run a parameter sweep of a model and write JSON and HTML reports."""
     from glia_neuromorphic.models import load_model
@@ -140,6 +148,8 @@ def sweep(
         workers=workers,
         scheduler=scheduler,
         out=out,
+        astro_copies=astro_copies,
+        fractions=fraction or None,
     )
     console.print(f"{study} sweep written to {out}")
 
