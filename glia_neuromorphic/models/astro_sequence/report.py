@@ -242,8 +242,14 @@ def studies_html(report: dict[str, Any]) -> str:
             f"{plan['timing_patterns']}, seeds {plan['timing_seeds']} from "
             f"{report['seed']}; float spiking = "
             f"{html.escape(studies['float_backend'])}, fixed point = "
-            f"{html.escape(studies['fixed_backend'])}. Dwells in seconds, mean "
-            "over seeds.</p><table><tr><th>gain</th><th>tau_a</th>"
+            f"{html.escape(studies['fixed_backend'])}"
+            + (
+                f", {plan['astro_copies']} astrocyte pairs per unit"
+                if studies["float_backend"] == "nengo"
+                else ""
+            )
+            + ". Dwells in seconds, mean over seeds.</p>"
+            "<table><tr><th>gain</th><th>tau_a</th>"
             "<th>first dwell float</th><th>fixed</th><th>difference</th>"
             "<th>period float</th><th>fixed</th><th>difference</th></tr>"
             f"{rows}</table>"
