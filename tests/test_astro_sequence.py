@@ -124,7 +124,9 @@ def verify_run(tmp_path_factory):
     from glia_neuromorphic.models.astro_sequence import verify
 
     out = tmp_path_factory.mktemp("verify")
-    return verify(target="loihi2", backend="lava", steps=5200, seed=0, out=out)
+    return verify(
+        target="loihi2", backend="lava", steps=5200, seed=0, out=out, studies="none"
+    )
 
 
 def test_float_spiking_recalls_digit_cycle(verify_run):
@@ -155,7 +157,9 @@ def test_golden_file_round_trip_and_seed_change(tmp_path):
     from glia_neuromorphic.models.astro_sequence import verify
 
     golden = tmp_path / "golden"
-    options = dict(target="loihi2", backend="lava", steps=500, golden_dir=golden)
+    options = dict(
+        target="loihi2", backend="lava", steps=500, golden_dir=golden, studies="none"
+    )
     recorded = verify(seed=0, out=tmp_path / "a", update_golden=True, **options)
     assert recorded.passed
     assert list(golden.iterdir())
