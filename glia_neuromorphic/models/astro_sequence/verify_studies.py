@@ -1,12 +1,12 @@
 """Timing and atrophy studies that ``glia verify astro-sequence`` adds to its report.
 
-Each study runs on the verify's own target and backend: the float spiking
-and fixed-point levels of ``loihi2``/``lava`` are Lava ``floating_pt`` and
-the bit-exact emulator running the chip program of the fixed-point Lava
-graph (it reproduces Lava ``fixed_pt`` spike for spike and is faster); those
-of ``loihi1``/``nengo-loihi`` are Nengo's simulator and nengo-loihi's
-emulator. The rate model and the mean-field formula are the float
-references.
+Each study runs on the verify's own target and backend. On
+``loihi2``/``lava`` the float spiking level is Lava ``floating_pt``, and the
+fixed-point level is the bit-exact emulator running the chip program of the
+fixed-point Lava graph (it reproduces Lava ``fixed_pt`` spike for spike and
+runs faster). On ``loihi1``/``nengo-loihi`` the two levels are Nengo's
+simulator and nengo-loihi's emulator. The rate model and the mean-field
+formula are the float references.
 
 - Timing: random memories, open chain, clean cue; first dwell and period
   against ``tau_a`` for time constants a 12-bit decay represents. Gate:
@@ -182,7 +182,7 @@ def run_studies(
 ) -> dict[str, Any] | None:
     """Run the timing and atrophy studies; return records, summaries and checks.
 
-    Study seeds are ``seed, seed + 1, ...``; every record holds its own.
+    Study seeds are ``seed, seed + 1, ...``, and every record contains its seed.
     """
     plan = plan_for(size, backend)
     if plan is None:
