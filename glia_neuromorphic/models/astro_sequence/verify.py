@@ -273,6 +273,7 @@ def verify(
         )
     verify_studies.plan_for(studies, backend)
     sweeps = verify_studies.load_sweeps(sweep_json)
+    verify_start = time.perf_counter()
     params = params or AstroParams()
     steps = DEFAULT_STEPS if steps is None else int(steps)
     out = Path(out)
@@ -391,6 +392,7 @@ def verify(
         checks.append(check)
         report["checks"].append(dataclasses.asdict(check))
         report["passed"] = all(c.passed for c in checks if c.gate)
+    report["wall_time_s"]["total"] = time.perf_counter() - verify_start
     result = VerifyResult(checks, report, out)
     report_mod.write_reports(
         result, levels, out, verify_studies.study_figures(study_results, sweeps)
