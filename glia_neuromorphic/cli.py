@@ -116,7 +116,7 @@ def sweep(
     backend: list[str] = typer.Option(
         ["rate"],
         help="Backend to sweep (repeat the option): rate, nengo, nengo-loihi, "
-        "lava-float, lava-fixed.",
+        "lava-float, lava-fixed, emulator.",
     ),
     size: int = typer.Option(1000, help="Number of units (largest size for scale)."),
     seeds: int = typer.Option(3, help="Seeds per point (0, 1, ...)."),
