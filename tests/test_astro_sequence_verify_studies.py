@@ -204,3 +204,22 @@ def test_cli_rejects_unknown_studies_size(tmp_path, capsys):
         )
     assert exc.value.code != 0
     assert "'huge'" in capsys.readouterr().err
+
+
+def test_study_cases_copies_and_fractions():
+    cases = studies.study_cases(
+        "atrophy",
+        ["rate", "nengo"],
+        64,
+        1,
+        memories="digits",
+        astro_copies=4,
+        fractions=[0.0, 0.7],
+    )
+    assert sorted({c.atrophy for c in cases}) == [0.0, 0.7]
+    assert {c.astro_copies for c in cases if c.backend == "nengo"} == {4}
+    assert {c.astro_copies for c in cases if c.backend == "rate"} == {1}
+    with pytest.raises(ValidationError, match="atrophy study only"):
+        studies.study_cases("timing", ["rate"], 64, 1, fractions=[0.5])
+    with pytest.raises(ValidationError, match="astro_copies is 0"):
+        studies.study_cases("timing", ["nengo"], 64, 1, astro_copies=0)
