@@ -76,7 +76,8 @@ def test_plan_sizes():
     large = verify_studies.plan_for("large", "lava")
     assert compact.timing_gains == (2.0,)
     assert len(compact.timing_taus) >= 3
-    assert large.timing_gains == (1.5, 2.0, 3.0) and large.timing_seeds > 1
+    assert large.timing_gains == (1.5, 2.0, 3.0)
+    assert large.timing_seeds > 1
     assert verify_studies.plan_for("compact", "nengo-loihi").astro_copies > 1
     assert verify_studies.plan_for("none", "lava") is None
     assert verify_studies.plan_for(TINY, "lava") is TINY
@@ -135,13 +136,14 @@ def test_study_checks_gate_timing_and_critical_fraction():
         assert not checks[failed].passed
 
 
-def test_load_sweeps_reads_sweep_json_and_rejects_other_files(tmp_path):
+def test_load_sweeps_reads_and_rejects(tmp_path):
     records = run_cases(
         [Case("rate", n_units=64, n_patterns=3, duration=0.6)], progress=False
     )
     studies.write_report("timing", records, tmp_path)
     (sweep,) = verify_studies.load_sweeps([tmp_path / "timing.json"])
-    assert sweep["study"] == "timing" and sweep["records"][0]["seed"] == 0
+    assert sweep["study"] == "timing"
+    assert sweep["records"][0]["seed"] == 0
     figures = verify_studies.study_figures(None, [sweep])
     assert len(figures) == 1
 
@@ -184,7 +186,8 @@ def test_verify_report_shows_studies(tmp_path):
     html = (tmp_path / "out" / "report.html").read_text()
     # three run figures, timing and atrophy studies, one embedded sweep
     assert html.count("data:image/png;base64,") == 6
-    assert "Timing study" in html and "Atrophy study" in html
+    assert "Timing study" in html
+    assert "Atrophy study" in html
     assert result.passed
 
 
