@@ -65,6 +65,16 @@ def verify(
     update_golden: bool = typer.Option(
         False, help="Record the fixed-point run as the golden file (needs --golden)."
     ),
+    studies: str = typer.Option(
+        None,
+        help="Timing and atrophy studies in the report: compact (the model's "
+        "default), large or none.",
+    ),
+    sweep_json: list[Path] = typer.Option(
+        None,
+        help="A 'glia sweep' result file (timing.json, atrophy.json) whose plots "
+        "and summary the report embeds; repeat for several.",
+    ),
 ) -> None:
     """Run float and fixed point, compare them and exit non-zero on a failed check."""
     from glia_neuromorphic import models
@@ -91,6 +101,16 @@ def verify(
                 "takes no golden_dir); run it without --golden"
             )
         options.update(golden_dir=golden, update_golden=update_golden)
+    extra = {"studies": studies, "sweep_json": sweep_json or None}
+    for name, value in extra.items():
+        if value is None:
+            continue
+        if name not in inspect.signature(module.verify).parameters:
+            flag = "--" + name.replace("_", "-")
+            raise ValidationError(
+                f"model {model!r} has no {flag} option; run it without {flag}"
+            )
+        options[name] = value
     result = module.verify(**options)
     raise typer.Exit(0 if result.passed else 1)
 
@@ -102,7 +122,7 @@ def sweep(
     backend: list[str] = typer.Option(
         ["rate"],
         help="Backend to sweep (repeat the option): rate, nengo, nengo-loihi, "
-        "lava-float, lava-fixed.",
+        "lava-float, lava-fixed, emulator.",
     ),
     size: int = typer.Option(1000, help="Number of units (largest size for scale)."),
     seeds: int = typer.Option(3, help="Seeds per point (0, 1, ...)."),
@@ -112,6 +132,14 @@ def sweep(
         "processes", help="processes, dask (a LocalCluster) or serial."
     ),
     out: Path = typer.Option(Path("out/sweeps"), help="Directory for the reports."),
+    astro_copies: int = typer.Option(
+        1, help="Astrocyte neuron pairs per unit in the Loihi 1 (Nengo) network."
+    ),
+    fraction: list[float] = typer.Option(
+        None,
+        help="Atrophied fraction to sweep (repeat the option; default: a grid "
+        "from 0 to 1, fine near 1 - 1/gain).",
+    ),
 ) -> None:
     """Run a parameter sweep of a model and write JSON and HTML reports."""
     from glia_neuromorphic.models import load_model
@@ -126,6 +154,8 @@ def sweep(
         workers=workers,
         scheduler=scheduler,
         out=out,
+        astro_copies=astro_copies,
+        fractions=fraction or None,
     )
     console.print(f"{study} sweep written to {out}")
 

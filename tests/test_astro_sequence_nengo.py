@@ -58,7 +58,14 @@ def verify_loihi1(tmp_path_factory):
     from glia_neuromorphic.models.astro_sequence import verify
 
     out = tmp_path_factory.mktemp("verify_loihi1")
-    return verify(target="loihi1", backend="nengo-loihi", steps=5200, seed=0, out=out)
+    return verify(
+        target="loihi1",
+        backend="nengo-loihi",
+        steps=5200,
+        seed=0,
+        out=out,
+        studies="none",
+    )
 
 
 def test_nengo_float_recalls_digit_cycle(verify_loihi1):

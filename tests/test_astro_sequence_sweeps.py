@@ -270,3 +270,67 @@ def test_emulator_matches_lava_fixed_bit_exact():
     lava = run_lava(d, "fixed", 400)["neurons.spikes"]
     assert emulated.sum() > 0
     np.testing.assert_array_equal(emulated.astype(int), lava.astype(int))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("gain", [1.5, 2.0, 3.0])
+def test_nengo_loihi_fixed_timing_n128_four_copies(gain):
+    cases = [
+        Case(
+            b,
+            n_units=128,
+            n_patterns=4,
+            gain=gain,
+            tau_a=0.512,
+            seed=0,
+            duration=round(timing.duration_for(gain, 0.512, 4), 3),
+            astro_copies=4,
+        )
+        for b in ("nengo", "nengo-loihi")
+    ]
+    comparison = timing.compare_fixed(
+        run_cases(cases, workers=1, progress=False), "nengo", "nengo-loihi"
+    )
+    assert comparison["unmatched"] == 0
+    assert comparison["max_rel_diff"] <= timing.FIXED_TOLERANCE
+
+
+@pytest.mark.slow
+def test_emulator_timing_n1000_matches_lava_float():
+    # with 4 payload levels (before the payload floor) this point differed
+    # by 33 % (first dwell)
+    cases = [
+        Case(
+            b,
+            n_units=1000,
+            n_patterns=4,
+            gain=1.5,
+            tau_a=0.512,
+            seed=0,
+            duration=round(timing.duration_for(1.5, 0.512, 4), 3),
+        )
+        for b in ("lava-float", "emulator")
+    ]
+    comparison = timing.compare_fixed(
+        run_cases(cases, workers=1, progress=False), "lava-float", "emulator"
+    )
+    assert comparison["unmatched"] == 0
+    assert comparison["max_rel_diff"] <= timing.FIXED_TOLERANCE
+
+
+@pytest.mark.slow
+def test_emulator_matches_lava_fixed_bit_exact_n1000():
+    from glia_neuromorphic.emulator.engine import emulate
+    from glia_neuromorphic.hwconfig import load_chip
+    from glia_neuromorphic.models.astro_sequence.lava_graph import run_lava
+    from glia_neuromorphic.models.astro_sequence.network import design
+    from glia_neuromorphic.models.astro_sequence.program import to_program
+    from glia_neuromorphic.models.astro_sequence.sweep import memories
+
+    case = Case("emulator", n_units=1000, n_patterns=4, gain=1.5, tau_a=0.256)
+    _, j_s, j_a, cue, _ = memories(case)
+    d = design(case.params, j_s, j_a, cue, load_chip("loihi2"))
+    emulated = emulate(to_program(d), 300, "loihi2")["neurons.spikes"]
+    lava = run_lava(d, "fixed", 300)["neurons.spikes"]
+    assert emulated.sum() > 0
+    np.testing.assert_array_equal(emulated.astype(int), lava.astype(int))

@@ -204,6 +204,8 @@ def test_verify_interrupt_keeps_report(tmp_path):
         "astro-sequence",
         "--steps",
         "60",
+        "--studies",
+        "none",
         "--out",
         str(out),
     ]

@@ -57,12 +57,27 @@ def sweep(
     workers: int | None = None,
     scheduler: str = "processes",
     out="out/sweeps",
+    astro_copies: int = 1,
+    fractions=None,
 ) -> dict:
-    """Run the timing, atrophy or scale study and write its reports to ``out``."""
+    """Run the timing, atrophy or scale study and write its reports to ``out``.
+
+    ``astro_copies`` sets the astrocyte pairs per unit of the Nengo backends;
+    ``fractions`` replaces the default atrophy grid.
+    """
     from pathlib import Path
 
     from glia_neuromorphic.models.astro_sequence.studies import run_study
 
     return run_study(
-        study, backends, n_units, seeds, Path(out), workers, scheduler, memories
+        study,
+        backends,
+        n_units,
+        seeds,
+        Path(out),
+        workers,
+        scheduler,
+        memories,
+        astro_copies=astro_copies,
+        fractions=fractions,
     )

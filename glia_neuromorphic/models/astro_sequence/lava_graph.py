@@ -119,17 +119,24 @@ def run_lava(
     ``probe_trace``, ``astrocytes.c``. ``progress`` is an optional callable
     ``progress(done_steps, total_steps)``.
     """
+    import tempfile
+
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
     from lava.proc.monitor.process import Monitor
+
+    from glia_neuromorphic.processes.recorder import Recorder
 
     if steps <= d.params.cue_steps:
         raise ValidationError(
             f"steps is {steps}; it must exceed the {d.params.cue_steps} cue steps"
         )
     graph = build_graph(d, precision)
-    spikes_mon = Monitor()
-    spikes_mon.probe(graph.neurons.s_out, steps)
+    scratch = tempfile.TemporaryDirectory(prefix="glia-lava-")
+    recorder = Recorder(
+        shape=(2 * d.n_units,), steps=steps, path=f"{scratch.name}/spikes.npy"
+    )
+    graph.neurons.s_out.connect(recorder.a_in)
     trace_mon = None
     if probe_trace:
         trace_mon = Monitor()
@@ -148,12 +155,13 @@ def run_lava(
                 graph.neurons.bias_mant.set(zeros)
             if progress is not None:
                 progress(done, steps)
-        spikes = _monitor_data(spikes_mon, graph.neurons.name, "s_out")
+        spikes = recorder.data(steps)
         data = {"neurons.spikes": spikes.astype(np.int8)}
         if trace_mon is not None:
             data["astrocytes.c"] = _monitor_data(trace_mon, graph.astrocytes.name, "c")
     finally:
         graph.neurons.stop()
+        scratch.cleanup()
     elapsed = time.perf_counter() - start
     return RunResult(
         data=data,

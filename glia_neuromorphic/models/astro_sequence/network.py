@@ -48,6 +48,12 @@ TAU_M = 0.005
 ASTRO_INPUT_WEIGHT = 16
 #: Target size of the largest astrocyte output mantissa.
 ASTRO_MANTISSA_TARGET = 160
+#: Fewest graded-payload levels of a full trace (a unit held at s = 1). The
+#: traces of all units of a memory rise together, so one payload step moves
+#: the whole astrocytic drive at once. At N = 1000 the mantissa target alone
+#: leaves 4 levels, and the fixed-point dwells then differ from float by up
+#: to 33 %; with 16 levels they stay within 6 %.
+ASTRO_PAYLOAD_LEVELS = 16
 
 
 @dataclasses.dataclass
@@ -123,11 +129,16 @@ def _astro_out_shift(k: float, c_scale: float, n: int, chip: ChipConfig) -> int:
     """Choose the graded-output shift so the output weights use most mantissa bits.
 
     ``k`` is the largest output weight at shift 0. Larger shifts make the
-    weights larger but the graded payload coarser; the payload times the
-    weights summed over ``n`` inputs must stay within the accumulator.
+    weights larger but the graded payload coarser: the product of the two is
+    fixed, so the shift trades weight precision for payload precision. The
+    shift aims at weights of ``ASTRO_MANTISSA_TARGET`` but keeps at least
+    ``ASTRO_PAYLOAD_LEVELS`` payload levels for a full trace (``c_scale``).
+    The payload times the weights summed over ``n`` inputs must stay within
+    the accumulator.
     """
     exp_min = chip.synapse.weight_exp_min
     shift = math.ceil(math.log2(ASTRO_MANTISSA_TARGET / (k * 2.0**-exp_min)))
+    shift = min(shift, math.floor(math.log2(c_scale / ASTRO_PAYLOAD_LEVELS)))
     shift = max(shift, 0)
     payload_bits = chip.synapse.graded_spike_bits
     if payload_bits == 0:

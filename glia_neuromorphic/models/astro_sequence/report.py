@@ -73,6 +73,38 @@ def print_table(result, console) -> None:
             verdict = "[bold red]FAIL[/]"
         checks.add_row(c.name, str(c.value), c.tolerance, verdict)
     console.print(checks)
+    studies = result.report.get("studies")
+    if studies is not None:
+        study = Table(
+            title=f"timing study: fixed ({studies['fixed_backend']}) vs float "
+            f"({studies['float_backend']}), mean over seeds"
+        )
+        for name in ("gain", "tau_a (s)", "first dwell float / fixed (s)", "diff"):
+            study.add_column(name, justify="right")
+        study.add_column("period float / fixed (s)", justify="right")
+        study.add_column("diff", justify="right")
+        for r in studies["timing"]["fixed_vs_float_means"]:
+            study.add_row(
+                str(r["gain"]),
+                str(r["tau_a"]),
+                f"{_sec(r['first_dwell_float'])} / {_sec(r['first_dwell_fixed'])}",
+                _pct(r["first_dwell_rel_diff"]),
+                f"{_sec(r['period_float'])} / {_sec(r['period_fixed'])}",
+                _pct(r["period_rel_diff"]),
+            )
+        console.print(study)
+        fc = studies["atrophy"]["critical_fraction"]
+        values = [f"{k} {'-' if v is None else f'{v:.3f}'}" for k, v in fc.items()]
+        console.print(
+            "atrophy study critical fractions: "
+            + ", ".join(values)
+            + f" (mean field {studies['atrophy']['mean_field_fc']:.3f})"
+        )
+    walls = result.report.get("wall_time_s", {})
+    console.print(
+        "wall time: "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in walls.items() if v is not None)
+    )
     verdict = "[green]PASSED[/]" if result.passed else "[bold red]FAILED[/]"
     console.print(
         f"{verdict}  seed {result.report['seed']}, target "
@@ -181,6 +213,83 @@ def _check_row(check: dict[str, Any]) -> str:
     )
 
 
+def _pct(x) -> str:
+    return "-" if x is None else f"{x:+.1%}"
+
+
+def _sec(x) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
+def studies_html(report: dict[str, Any]) -> str:
+    """Return the HTML tables of the timing and atrophy studies and wall times."""
+    studies = report.get("studies")
+    parts = []
+    if studies is not None:
+        rows = "".join(
+            f"<tr><td>{r['gain']}</td><td>{r['tau_a']}</td>"
+            f"<td>{_sec(r['first_dwell_float'])}</td>"
+            f"<td>{_sec(r['first_dwell_fixed'])}</td>"
+            f"<td>{_pct(r['first_dwell_rel_diff'])}</td>"
+            f"<td>{_sec(r['period_float'])}</td><td>{_sec(r['period_fixed'])}</td>"
+            f"<td>{_pct(r['period_rel_diff'])}</td></tr>"
+            for r in studies["timing"]["fixed_vs_float_means"]
+        )
+        plan = studies["plan"]
+        parts.append(
+            f"<h2>Timing study ({html.escape(studies['size'])})</h2>"
+            f"<p>Random memories, N = {plan['timing_units']}, P = "
+            f"{plan['timing_patterns']}, seeds {plan['timing_seeds']} from "
+            f"{report['seed']}; float spiking = "
+            f"{html.escape(studies['float_backend'])}, fixed point = "
+            f"{html.escape(studies['fixed_backend'])}"
+            + (
+                f", {plan['astro_copies']} astrocyte pairs per unit"
+                if studies["float_backend"] == "nengo"
+                else ""
+            )
+            + ". Dwells in seconds, mean over seeds.</p>"
+            "<table><tr><th>gain</th><th>tau_a</th>"
+            "<th>first dwell float</th><th>fixed</th><th>difference</th>"
+            "<th>period float</th><th>fixed</th><th>difference</th></tr>"
+            f"{rows}</table>"
+        )
+        fc = studies["atrophy"]["critical_fraction"]
+        fc_rows = "".join(
+            f"<tr><td>{html.escape(k)}</td>"
+            f"<td>{'-' if v is None else f'{v:.3f}'}</td></tr>"
+            for k, v in fc.items()
+        )
+        parts.append(
+            f"<h2>Atrophy study ({html.escape(studies['size'])})</h2>"
+            f"<p>Digits, N = {plan['atrophy_units']}, gain {plan['atrophy_gain']}, "
+            f"tau_a = {plan['atrophy_tau']} s, {plan['atrophy_seeds']} seed(s), "
+            f"fractions {list(plan['atrophy_fractions'])}; mean-field critical "
+            f"fraction {studies['atrophy']['mean_field_fc']:.3f}.</p>"
+            "<table><tr><th>level</th><th>critical fraction</th></tr>"
+            f"{fc_rows}</table>"
+        )
+    walls = report.get("wall_time_s", {})
+    if walls:
+        cells = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{'-' if v is None else f'{v:.1f}'}"
+            "</td></tr>"
+            for k, v in walls.items()
+        )
+        parts.append(
+            "<h2>Wall time (s)</h2><table><tr><th>part</th><th>seconds</th></tr>"
+            f"{cells}</table>"
+        )
+    for sweep in report.get("sweeps", []):
+        body = html.escape(json.dumps(sweep["summary"], indent=1))
+        parts.append(
+            f"<h2>Embedded sweep: {html.escape(sweep['study'])} "
+            f"({html.escape(sweep['file'])})</h2>"
+            f"<details><summary>summary</summary><pre>{body}</pre></details>"
+        )
+    return "".join(parts)
+
+
 def render_html(report: dict[str, Any], figures: dict[str, str]) -> str:
     """Return a self-contained HTML page for a report and its PNG figures."""
     rows = "".join(_check_row(c) for c in report["checks"])
@@ -219,13 +328,19 @@ td, th {{ border: 1px solid #ccc; padding: 4px 8px; }}
 <h2>Recall per level</h2>
 <table><tr><th>level</th><th>recalled order</th><th>correct / transitions</th>
 <th>max overlap</th></tr>{level_rows}</table>
+{studies_html(report)}
 {images}
 </body></html>
 """
 
 
-def write_reports(result, levels: dict[str, Any], out: Path) -> None:
-    """Write report.json, the figures and report.html into ``out`` atomically."""
+def write_reports(
+    result, levels: dict[str, Any], out: Path, extra_figures=None
+) -> None:
+    """Write report.json, the figures and report.html into ``out`` atomically.
+
+    ``extra_figures`` (title -> base64 PNG) follow the run's own figures.
+    """
     out.mkdir(parents=True, exist_ok=True)
     figures = {
         "Memory overlap over time": _overlap_figure(levels),
@@ -233,6 +348,7 @@ def write_reports(result, levels: dict[str, Any], out: Path) -> None:
         "Memories (top) and fixed-point state mid-dwell (bottom)": _frames_figure(
             levels
         ),
+        **(extra_figures or {}),
     }
     atomic_write_text(out / "report.json", json.dumps(result.report, indent=1))
     atomic_write_text(out / "report.html", render_html(result.report, figures))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,25 @@ LABELS = {
 
 
 def study_cases(
-    study: str, backends, n_units: int, seeds: int, memories: str = "random"
+    study: str,
+    backends,
+    n_units: int,
+    seeds: int,
+    memories: str = "random",
+    astro_copies: int = 1,
+    fractions=None,
 ) -> list[Case]:
-    """Return the cases of ``study`` for each backend at size ``n_units``."""
+    """Return the cases of ``study`` for each backend at size ``n_units``.
+
+    ``astro_copies`` applies to the Nengo backends; ``fractions`` replaces the
+    atrophy study's default grid.
+    """
+    if astro_copies < 1:
+        raise ValidationError(f"astro_copies is {astro_copies}; it must be >= 1")
+    if fractions is not None and study != "atrophy":
+        raise ValidationError(
+            f"fractions apply to the atrophy study only, not {study!r}; drop them"
+        )
     cases: list[Case] = []
     for backend in backends:
         if study == "timing":
@@ -40,7 +57,7 @@ def study_cases(
             gain = 2.0 if memories == "random" else 1.5
             p = 5 if memories == "random" else 10
             cases += atrophy.atrophy_cases(
-                backend, memories, n_units, gain, 0.256, 5.0, range(seeds), None, p
+                backend, memories, n_units, gain, 0.256, 5.0, range(seeds), fractions, p
             )
         elif study == "scale":
             sizes = [n for n in scale.SIZES if n <= n_units]
@@ -48,6 +65,13 @@ def study_cases(
             cases += scale.digit_cases(backend, sizes=sizes, seeds=range(seeds))
         else:
             raise ValidationError(f"unknown study {study!r}; use one of {STUDIES}")
+    if astro_copies != 1:
+        cases = [
+            dataclasses.replace(c, astro_copies=astro_copies)
+            if c.backend.startswith("nengo")
+            else c
+            for c in cases
+        ]
     return cases
 
 
@@ -131,8 +155,12 @@ def run_study(
     workers: int | None = None,
     scheduler: str = "processes",
     memories: str = "random",
+    astro_copies: int = 1,
+    fractions=None,
 ) -> dict:
     """Run a study's sweep in parallel, then write and return its summary."""
-    cases = study_cases(study, backends, n_units, seeds, memories)
+    cases = study_cases(
+        study, backends, n_units, seeds, memories, astro_copies, fractions
+    )
     records = run_cases(cases, workers=workers, scheduler=scheduler, description=study)
     return write_report(study, records, Path(out))

@@ -165,8 +165,9 @@ def compare_fixed(
 def figure(records: list[dict[str, Any]], labels: dict[str, str]):
     """Return a matplotlib figure: period and first dwell vs ``tau_a`` per gain.
 
-    Lines are the mean field; markers are the runs of each backend in
-    ``labels`` (backend -> legend label).
+    Lines are the mean field; markers are the mean over seeds of each
+    backend in ``labels`` (backend -> legend label), error bars the standard
+    deviation over seeds.
     """
     import matplotlib.pyplot as plt
 
@@ -182,14 +183,25 @@ def figure(records: list[dict[str, Any]], labels: dict[str, str]):
             ax = axes[row, col]
             ax.plot(tau_line, mf * tau_line, "k-", lw=1, label="mean field")
             for backend, label in labels.items():
-                pts = [
-                    (r["tau_a"], r[name])
+                mine = [
+                    r
                     for r in records
                     if r["backend"] == backend and r["gain"] == gain and r[name]
                 ]
-                if pts:
-                    x, y = zip(*pts, strict=True)
-                    ax.plot(x, y, markers[backend], mfc="none", label=label, alpha=0.8)
+                taus = sorted({r["tau_a"] for r in mine})
+                if not taus:
+                    continue
+                values = [[r[name] for r in mine if r["tau_a"] == t] for t in taus]
+                ax.errorbar(
+                    taus,
+                    [np.mean(v) for v in values],
+                    yerr=[np.std(v) for v in values],
+                    fmt=markers[backend],
+                    mfc="none",
+                    capsize=2,
+                    label=label,
+                    alpha=0.8,
+                )
             ax.set_title(f"gain {gain}: {name.replace('_', ' ')}", fontsize=10)
             ax.set_xlabel("tau_a (s)")
             ax.set_ylabel("seconds")

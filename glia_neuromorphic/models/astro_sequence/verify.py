@@ -7,6 +7,12 @@ on ``loihi1``/``nengo-loihi`` they are the Nengo network on Nengo's
 simulator and on nengo-loihi's emulator. The gate compares (c) with (b): the
 same recalled order, and every transition time within 10 %. The gap between
 (a) and (b) is reported, not gated.
+
+The timing and atrophy studies of :mod:`verify_studies` run on the same
+target and backend (``studies="compact"`` by default, ``"large"`` or
+``"none"``) and add two gates: seed-mean dwells of fixed point within 10 % of
+float spiking, and critical fractions within 0.1. Results of ``glia sweep``
+(its JSON files) can be embedded in the report, reported but not gated.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ from glia_neuromorphic.models.astro_sequence.patterns import (
 
 #: Largest relative difference of a transition time, fixed point vs float spiking.
 TRANSITION_TOLERANCE = 0.10
+#: Largest difference of the atrophy critical fractions, fixed point vs float.
+FC_TOLERANCE = 0.1
 DEFAULT_STEPS = 6000
 CUE_FLIP_FRACTION = 0.1
 SUPPORTED = {("loihi2", "lava"), ("loihi1", "nengo-loihi")}
@@ -242,14 +250,20 @@ def verify(
     params: AstroParams | None = None,
     golden_dir: Path | str | None = None,
     update_golden: bool = False,
+    studies: str = "compact",
+    sweep_json=None,
 ) -> VerifyResult:
     """Run the three levels, judge the gates, print a table and write the reports.
 
-    With ``golden_dir`` the fixed-point run is compared bit for bit with the
-    golden file of this target (or recorded, with ``update_golden``, but only
-    when every gate passed); a mismatch fails the verification.
+    ``studies`` sizes the timing and atrophy studies (``"compact"``,
+    ``"large"`` or ``"none"``); ``sweep_json`` lists ``glia sweep`` result
+    files whose plots and summaries the report embeds. With ``golden_dir``
+    the fixed-point run is compared bit for bit with the golden file of this
+    target (or recorded, with ``update_golden``, but only when every gate
+    passed); a mismatch fails the verification.
     """
     from glia_neuromorphic.models.astro_sequence import report as report_mod
+    from glia_neuromorphic.models.astro_sequence import verify_studies
 
     tgt = load_target(target)
     if (tgt.chip.name, backend) not in SUPPORTED:
@@ -257,10 +271,16 @@ def verify(
             f"astro-sequence cannot run target {target!r} on backend {backend!r}; "
             f"supported (chip, backend) pairs: {sorted(SUPPORTED)}"
         )
+    verify_studies.plan_for(studies, backend)
+    sweeps = verify_studies.load_sweeps(sweep_json)
+    verify_start = time.perf_counter()
     params = params or AstroParams()
     steps = DEFAULT_STEPS if steps is None else int(steps)
     out = Path(out)
+    start = time.perf_counter()
     levels = run_levels(params, target, steps, seed, console=console, backend=backend)
+    levels_wall = time.perf_counter() - start
+    study_results = verify_studies.run_studies(studies, backend, seed, console)
     n_patterns = levels["patterns"].shape[0]
 
     rate_summary = _recall_summary(levels["rate_recall"], n_patterns)
@@ -311,6 +331,10 @@ def verify(
             gate=False,
         ),
     ]
+    if study_results is not None:
+        checks += verify_studies.study_checks(
+            study_results, Check, TRANSITION_TOLERANCE, FC_TOLERANCE
+        )
     report = {
         "schema_version": 1,
         "model": "astro-sequence",
@@ -346,6 +370,20 @@ def verify(
         },
         "fixed_vs_float": {**gate, "spike_count_agreement": agreement},
         "float_vs_rate": cost,
+        "wall_time_s": {
+            "levels": levels_wall,
+            "timing_study": None
+            if study_results is None
+            else study_results["timing"]["wall_time_s"],
+            "atrophy_study": None
+            if study_results is None
+            else study_results["atrophy"]["wall_time_s"],
+        },
+        "studies": study_results,
+        "sweeps": [
+            {"file": sw["file"], "study": sw["study"], "summary": sw["summary"]}
+            for sw in sweeps
+        ],
         "checks": [dataclasses.asdict(c) for c in checks],
         "passed": all(c.passed for c in checks if c.gate),
     }
@@ -354,8 +392,11 @@ def verify(
         checks.append(check)
         report["checks"].append(dataclasses.asdict(check))
         report["passed"] = all(c.passed for c in checks if c.gate)
+    report["wall_time_s"]["total"] = time.perf_counter() - verify_start
     result = VerifyResult(checks, report, out)
-    report_mod.write_reports(result, levels, out)
+    report_mod.write_reports(
+        result, levels, out, verify_studies.study_figures(study_results, sweeps)
+    )
     if console is not None:
         report_mod.print_table(result, console)
     return result
