@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from glia_neuromorphic.program import atomic_write_text
+from glia_neuromorphic.fileset import write_file_set
 
 
 def print_table(result, console) -> None:
@@ -337,7 +337,7 @@ td, th {{ border: 1px solid #ccc; padding: 4px 8px; }}
 def write_reports(
     result, levels: dict[str, Any], out: Path, extra_figures=None
 ) -> None:
-    """Write report.json, the figures and report.html into ``out`` atomically.
+    """Write report.json and report.html (figures inline) into ``out`` as one set.
 
     ``extra_figures`` (title -> base64 PNG) follow the run's own figures.
     """
@@ -350,5 +350,9 @@ def write_reports(
         ),
         **(extra_figures or {}),
     }
-    atomic_write_text(out / "report.json", json.dumps(result.report, indent=1))
-    atomic_write_text(out / "report.html", render_html(result.report, figures))
+    write_file_set(
+        {
+            out / "report.json": json.dumps(result.report, indent=1),
+            out / "report.html": render_html(result.report, figures),
+        }
+    )

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from glia_neuromorphic.errors import ValidationError
+from glia_neuromorphic.fileset import write_file_set
 from glia_neuromorphic.models.astro_sequence import atrophy, scale, timing
 from glia_neuromorphic.models.astro_sequence.sweep import Case, run_cases
-from glia_neuromorphic.program import atomic_write_text
 
 STUDIES = ("timing", "atrophy", "scale")
 #: Float and fixed-point backend of each target, for the comparisons.
@@ -129,7 +129,6 @@ def write_report(study: str, records: list[dict[str, Any]], out: Path) -> dict:
             atrophy.figure(summary["groups"])
         )
     payload = {"study": study, "summary": summary, "records": records}
-    atomic_write_text(out / f"{study}.json", json.dumps(payload, indent=1))
     images = "".join(
         f"<h2>{title}</h2><img alt='{title}' src='data:image/png;base64,{data}'>"
         for title, data in figures.items()
@@ -142,7 +141,12 @@ def write_report(study: str, records: list[dict[str, Any]], out: Path) -> dict:
         f"<p>{len(records)} runs; every record in {study}.json holds its seed.</p>"
         f"{images}<h2>Summary</h2><pre>{body}</pre></body></html>"
     )
-    atomic_write_text(out / f"{study}.html", page)
+    write_file_set(
+        {
+            out / f"{study}.json": json.dumps(payload, indent=1),
+            out / f"{study}.html": page,
+        }
+    )
     return summary
 
 
