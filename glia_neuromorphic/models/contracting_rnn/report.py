@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from matplotlib.figure import Figure
 
 from glia_neuromorphic.fidelity.report import PAGE_CSS, figure_png, key_value_table
 from glia_neuromorphic.fileset import write_file_set
+from glia_neuromorphic.fileutil import strict_json
 
 JSON_NAME = "report.json"
 HTML_NAME = "report.html"
@@ -183,7 +183,7 @@ def write_reports(
     png = figure_png(convergence_figure(numbers, fixed_label))
     write_file_set(
         {
-            out / JSON_NAME: json.dumps(report, indent=2, default=_json_default),
+            out / JSON_NAME: strict_json(report, indent=2, default=_json_default),
             out / PLOT_NAME: base64.b64decode(png),
             out / HTML_NAME: render_html(report, png),
         }
