@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from glia_neuromorphic.checks import (
+    check_count,
     check_dt,
     check_out_dir,
     check_seed,
@@ -102,7 +103,7 @@ def sweep(
     backend: list[str] = typer.Option(
         ["rate"],
         help="Backend to sweep (repeat the option): rate, nengo, nengo-loihi, "
-        "lava-float, lava-fixed.",
+        "lava-float, lava-fixed, emulator.",
     ),
     size: int = typer.Option(1000, help="Number of units (largest size for scale)."),
     seeds: int = typer.Option(3, help="Seeds per point (0, 1, ...)."),
@@ -114,9 +115,19 @@ def sweep(
     out: Path = typer.Option(Path("out/sweeps"), help="Directory for the reports."),
 ) -> None:
     """Run a parameter sweep of a model and write JSON and HTML reports."""
-    from glia_neuromorphic.models import load_model
+    from glia_neuromorphic.models import MODELS, load_model
 
     module = load_model(model)
+    if not hasattr(module, "sweep"):
+        swept = [name for name in sorted(MODELS) if hasattr(load_model(name), "sweep")]
+        raise ValidationError(
+            f"{model} has no sweep; models with sweeps: {', '.join(swept)}. "
+            f"Use `glia verify {model}` for one run"
+        )
+    check_count(seeds, "--seeds")
+    if workers is not None:
+        check_count(workers, "--workers", " (omit it to use every CPU)")
+    check_out_dir(out)
     module.sweep(
         study=study,
         backends=backend,

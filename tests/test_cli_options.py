@@ -1,0 +1,57 @@
+"""CLI options and commands that must fail with one clear error, writing nothing."""
+
+import pytest
+
+from glia_neuromorphic.cli import main
+
+
+def run(argv, capsys):
+    """Run the CLI; return (exit code, stdout, stderr with lines joined)."""
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, " ".join(out.err.split())
+
+
+def test_contracting_rnn_has_no_sweep(tmp_path, capsys):
+    out = tmp_path / "out"
+    code, _, err = run(["sweep", "contracting-rnn", "--out", str(out)], capsys)
+    assert code == 3
+    assert (
+        "error: contracting-rnn has no sweep; models with sweeps: astro-sequence" in err
+    )
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--seeds", "0"], "--seeds is 0; it must be >= 1"),
+        (["--workers", "-1"], "--workers is -1; it must be >= 1 (omit it to use"),
+        (["--workers", "0"], "--workers is 0; it must be >= 1 (omit it to use"),
+    ],
+)
+def test_bad_sweep_option(tmp_path, capsys, option, message):
+    out = tmp_path / "out"
+    code, _, err = run(["sweep", "astro-sequence", *option, "--out", str(out)], capsys)
+    assert code == 3
+    assert f"error: {message}" in err
+    assert not out.exists()
+
+
+def test_sweep_out_is_a_file(tmp_path, capsys):
+    out = tmp_path / "file"
+    out.write_text("keep")
+    code, _, err = run(["sweep", "astro-sequence", "--out", str(out)], capsys)
+    assert code == 3
+    assert "error: --out is" in err and "is a file; give a directory path" in err
+    assert out.read_text() == "keep"
+
+
+def test_sweep_help_lists_every_backend(capsys):
+    code, out, _ = run(["sweep", "--help"], capsys)
+    assert code == 0
+    assert "emulator" in " ".join(out.split())
