@@ -55,3 +55,36 @@ def test_sweep_help_lists_every_backend(capsys):
     code, out, _ = run(["sweep", "--help"], capsys)
     assert code == 0
     assert "emulator" in " ".join(out.split())
+
+
+def test_report_with_missing_keys(tmp_path, capsys):
+    (tmp_path / "report.json").write_text(
+        '{"schema": "glia-fidelity-report", "schema_version": 1}'
+    )
+    code, _, err = run(["report", str(tmp_path)], capsys)
+    assert code == 6
+    assert "lacks the key 'created' (missing: created, model, passed," in err
+    assert not (tmp_path / "report.html").exists()
+
+
+def test_report_with_missing_nested_key(tmp_path, capsys):
+    import json
+
+    report = {
+        "schema": "glia-fidelity-report",
+        "schema_version": 1,
+        "created": "2026-01-01T00:00:00+00:00",
+        "model": "m",
+        "passed": True,
+        "target": "loihi2",
+        "backend": "lava",
+        "seed": 0,
+        "steps": 5,
+        "dt": 0.001,
+        "metrics": [{"name": "x"}],
+        "runs": {},
+    }
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    code, _, err = run(["report", str(tmp_path)], capsys)
+    assert code == 6
+    assert "is damaged: it lacks the key" in err

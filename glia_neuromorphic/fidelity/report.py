@@ -45,6 +45,21 @@ MAX_RASTER_SPIKES = 200_000
 # --- building -----------------------------------------------------------
 
 
+#: Top-level keys every report of this schema version has.
+REQUIRED_KEYS = (
+    "created",
+    "model",
+    "passed",
+    "target",
+    "backend",
+    "seed",
+    "steps",
+    "dt",
+    "metrics",
+    "runs",
+)
+
+
 def build_report(
     model: str,
     judgement: Judgement,
@@ -286,6 +301,12 @@ def load_report(path: str | Path) -> dict[str, Any]:
             f"report {str(path)!r} has schema version {version!r}, this toolchain "
             f"reads version {SCHEMA_VERSION}; rerun `glia verify` to regenerate it"
         )
+    missing = [key for key in REQUIRED_KEYS if key not in report]
+    if missing:
+        raise ProgramFileError(
+            f"report {str(path)!r} lacks the key {missing[0]!r} (missing: "
+            f"{', '.join(missing)}); rerun `glia verify` to regenerate it"
+        )
     return report
 
 
@@ -295,7 +316,16 @@ def rebuild_html(directory: str | Path) -> Path:
     json_path = directory / JSON_NAME if directory.is_dir() else directory
     report = load_report(json_path)
     html_path = json_path.parent / HTML_NAME
-    atomic_write_text(html_path, render_html(report))
+    try:
+        text = render_html(report)
+    except (KeyError, TypeError, IndexError, ValueError) as exc:
+        # a nested entry is missing or of the wrong type
+        what = f"lacks the key {exc}" if isinstance(exc, KeyError) else f"has {exc}"
+        raise ProgramFileError(
+            f"report {str(json_path)!r} is damaged: it {what}; rerun `glia verify` "
+            "to regenerate it"
+        ) from exc
+    atomic_write_text(html_path, text)
     return html_path
 
 
