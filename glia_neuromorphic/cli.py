@@ -17,7 +17,7 @@ from glia_neuromorphic.checks import (
     check_seed,
     check_steps,
 )
-from glia_neuromorphic.errors import GliaError, ValidationError
+from glia_neuromorphic.errors import FidelityError, GliaError, ValidationError
 
 #: Exit code of an unexpected internal error (a bug, not a bad input).
 INTERNAL_ERROR_EXIT = 70
@@ -35,11 +35,20 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="Show the full traceback of an error (also accepted anywhere after "
+        "the command).",
+    ),
+) -> None:
     """Compile, emulate and verify spiking networks for Loihi 1 and Loihi 2.
 
     Add --debug to any command to see the full traceback of an error.
     """
+    # main() takes --debug off the command line before typer parses it; the
+    # option is declared here so that `glia --help` lists it
 
 
 @app.command()
@@ -93,7 +102,7 @@ def verify(
             )
         options.update(golden_dir=golden, update_golden=update_golden)
     result = module.verify(**options)
-    raise typer.Exit(0 if result.passed else 1)
+    raise typer.Exit(0 if result.passed else FidelityError.exit_code)
 
 
 @app.command()

@@ -88,3 +88,23 @@ def test_report_with_missing_nested_key(tmp_path, capsys):
     code, _, err = run(["report", str(tmp_path)], capsys)
     assert code == 6
     assert "is damaged: it lacks the key" in err
+
+
+def test_failed_verify_exits_with_fidelity_code(tmp_path, capsys, monkeypatch):
+    import types
+
+    from glia_neuromorphic import models
+    from glia_neuromorphic.errors import FidelityError
+
+    failing = types.SimpleNamespace(
+        verify=lambda **options: types.SimpleNamespace(passed=False)
+    )
+    monkeypatch.setattr(models, "load_model", lambda name: failing)
+    code, _, _ = run(["verify", "m", "--out", str(tmp_path)], capsys)
+    assert code == FidelityError.exit_code == 10
+
+
+def test_root_help_lists_debug(capsys):
+    code, out, _ = run(["--help"], capsys)
+    assert code == 0
+    assert "--debug" in out
