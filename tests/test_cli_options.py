@@ -108,3 +108,32 @@ def test_root_help_lists_debug(capsys):
     code, out, _ = run(["--help"], capsys)
     assert code == 0
     assert "--debug" in out
+
+
+@pytest.mark.parametrize(
+    "steps, nearest", [("500", "use 480 or 640"), ("100", "use 160")]
+)
+def test_contracting_rnn_steps_per_digit(tmp_path, capsys, steps, nearest):
+    out = tmp_path / "out"
+    argv = ["verify", "contracting-rnn", "--steps", steps, "--out", str(out)]
+    code, _, err = run(argv, capsys)
+    assert code == 3
+    assert (
+        f"error: --steps is {steps}; for contracting-rnn it counts the spiking "
+        "steps per digit, a multiple of 160 (8 sequence items of 20 rate-model "
+        f"steps); {nearest}"
+    ) in err
+    assert not out.exists()
+
+
+def test_contracting_rnn_steps_set_time_scale():
+    from glia_neuromorphic.models.contracting_rnn.verification import (
+        TIME_SCALE,
+        steps_unit,
+        time_scale_of_steps,
+    )
+
+    unit, items = steps_unit()
+    assert (unit, items) == (160, 8)
+    assert time_scale_of_steps(640) == 4 == TIME_SCALE
+    assert time_scale_of_steps(160) == 1
