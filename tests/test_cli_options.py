@@ -137,3 +137,71 @@ def test_contracting_rnn_steps_set_time_scale():
     assert (unit, items) == (160, 8)
     assert time_scale_of_steps(640) == 4 == TIME_SCALE
     assert time_scale_of_steps(160) == 1
+
+
+def _contracting_rnn_numbers():
+    import numpy as np
+
+    from glia_neuromorphic.contraction import fit_decay_rate
+
+    distance = 10.0 * np.exp(-0.05 * np.arange(400)) + 1e-3
+    cert = {"margin": 0.1, "contracting": True, "bound": 0.99}
+    return {
+        "model": "contracting-rnn",
+        "target": {"target": "loihi2", "assumed": []},
+        "backend": "emulator",
+        "seed": 3,
+        "test_digits": 2,
+        "certificate": cert,
+        "certificate_quantized": cert,
+        "euler_certificate": cert,
+        "quantization": {
+            "euler_quantized": cert,
+            "feedback_residual_float": 0.0,
+            "feedback_residual_quantized": 1e-3,
+            "weight_bits": 8,
+        },
+        "spiking": {"steps_per_digit": 640},
+        "accuracy": {"float_rate_model": 0.9, "float_spiking": 0.9, "fixed_spiking": 1},
+        "wall_seconds": {"float_spiking": 1.0, "fixed_point": 1.0, "convergence": 1},
+        "convergence": {
+            "rate": distance,
+            "fixed": distance,
+            "rate_fit": fit_decay_rate(distance),
+            "fixed_fit": fit_decay_rate(distance),
+        },
+        "certified_rate_per_step": 0.005,
+        "certified_rate_quantized_per_step": 0.005,
+        "checks": {"certificate float": True},
+        "passed": True,
+        "seconds": 2.0,
+    }
+
+
+def test_glia_report_renders_contracting_rnn_report(tmp_path, capsys):
+    import json
+
+    from glia_neuromorphic.models.contracting_rnn import report as files
+
+    files.write_reports(_contracting_rnn_numbers(), tmp_path, "fixed point")
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert (report["schema"], report["schema_version"]) == (
+        "glia-contracting-rnn-report",
+        1,
+    )
+    first = (tmp_path / "report.html").read_text()
+    (tmp_path / "report.html").unlink()
+    code, out, _ = run(["report", str(tmp_path)], capsys)
+    assert code == 0 and "report.html" in out
+    assert (tmp_path / "report.html").read_text() == first
+
+    (tmp_path / "convergence.png").unlink()
+    code, _, err = run(["report", str(tmp_path)], capsys)
+    assert code == 6
+    assert "convergence.png' not found; report.html embeds it" in err
+
+    report["schema_version"] = 2
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    code, _, err = run(["report", str(tmp_path)], capsys)
+    assert code == 6
+    assert "has schema version 2, this toolchain reads version 1" in err
