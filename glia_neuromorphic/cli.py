@@ -264,6 +264,9 @@ def compile_command(
         f"chip(s), seed {seed}",
         highlight=False,
     )
+    for note in result.notes:
+        style = "[yellow]" if note.startswith("warning:") else ""
+        console.print(f"{style}{note}[/]" if style else note, highlight=False)
     for kind, path in paths.items():
         console.print(f"{kind}: {path}", highlight=False)
 

@@ -304,3 +304,47 @@ def test_reports_are_strict_json():
 
     text = strict_json({"float_min": float("nan"), "x": [1.0, float("inf")]})
     assert json.loads(text) == {"float_min": None, "x": [1.0, None]}
+
+
+def test_compile_contracting_rnn(tmp_path, capsys, monkeypatch):
+    import functools
+
+    from glia_neuromorphic.models import contracting_rnn
+
+    # the seeded untrained assembly: same export path, no training time
+    untrained = functools.partial(contracting_rnn.build, trained=False)
+    monkeypatch.setattr(contracting_rnn, "build", untrained)
+    out = tmp_path / "out"
+    argv = ["compile", "contracting-rnn", "--target", "loihi2", "--out", str(out)]
+    code, stdout, err = run(argv, capsys)
+    assert code == 0, err
+    text = " ".join(stdout.split())
+    assert "compiled contracting-rnn for loihi2: 3 groups, 1 cores" in text
+    assert "contraction certificate holds on the integer weights: margin 0.1" in text
+    assert "before quantization, 0.09109 on the integer weights" in text
+    program = ChipProgram.load(out / "program.gliaprog")
+    assert program.metadata["model"] == "contracting-rnn"
+    assert program.metadata["certificate"]["holds"] is True
+    certificate = json.loads((out / "certificate.json").read_text())
+    assert certificate["holds"] is True
+    assert certificate["margin_quantized"] < certificate["margin_float"]
+    quantization = json.loads((out / "quantization.json").read_text())
+    assert [p["name"] for p in quantization["params"]] == ["recurrent", "neurons.vth"]
+
+
+def test_contracting_rnn_broken_certificate_says_what_to_do():
+    from glia_neuromorphic.models.contracting_rnn.build import certificate_lines
+
+    certificate = {
+        "holds": False,
+        "margin_float": 0.1,
+        "margin_quantized": -0.02,
+        "euler_quantized": {"bound": 1.001, "contracting": False},
+    }
+    (line,) = certificate_lines(certificate)
+    assert line.startswith(
+        "warning: quantization breaks the contraction certificate: margin 0.1 "
+        "before quantization, -0.02 on the integer weights"
+    )
+    assert "smaller spectral radius (max_norm)" in line
+    assert "more weight bits" in line
