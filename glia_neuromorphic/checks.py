@@ -20,6 +20,15 @@ def check_steps(value: Any, name: str = "steps") -> int | None:
     return int(value)
 
 
+def check_count(value: Any, name: str, hint: str = "") -> int:
+    """Return ``value`` as a count >= 1; ``hint`` is added to the error message."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValidationError(f"{name} is {value!r}; give a whole number >= 1{hint}")
+    if value < 1:
+        raise ValidationError(f"{name} is {value}; it must be >= 1{hint}")
+    return int(value)
+
+
 def check_dt(value: Any, name: str = "dt") -> float:
     """Return ``value`` as a positive finite step length in seconds."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):

@@ -11,12 +11,13 @@ import typer
 from rich.console import Console
 
 from glia_neuromorphic.checks import (
+    check_count,
     check_dt,
     check_out_dir,
     check_seed,
     check_steps,
 )
-from glia_neuromorphic.errors import GliaError, ValidationError
+from glia_neuromorphic.errors import FidelityError, GliaError, ValidationError
 
 #: Exit code of an unexpected internal error (a bug, not a bad input).
 INTERNAL_ERROR_EXIT = 70
@@ -34,11 +35,20 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 
 @app.callback()
-def _root() -> None:
+def _root(
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="Show the full traceback of an error (also accepted anywhere after "
+        "the command).",
+    ),
+) -> None:
     """Compile, emulate and verify spiking networks for Loihi 1 and Loihi 2.
 
     Add --debug to any command to see the full traceback of an error.
     """
+    # main() takes --debug off the command line before typer parses it; the
+    # option is declared here so that `glia --help` lists it
 
 
 @app.command()
@@ -112,7 +122,7 @@ def verify(
             )
         options[name] = value
     result = module.verify(**options)
-    raise typer.Exit(0 if result.passed else 1)
+    raise typer.Exit(0 if result.passed else FidelityError.exit_code)
 
 
 @app.command()
@@ -142,9 +152,19 @@ def sweep(
     ),
 ) -> None:
     """Run a parameter sweep of a model and write JSON and HTML reports."""
-    from glia_neuromorphic.models import load_model
+    from glia_neuromorphic.models import MODELS, load_model
 
     module = load_model(model)
+    if not hasattr(module, "sweep"):
+        swept = [name for name in sorted(MODELS) if hasattr(load_model(name), "sweep")]
+        raise ValidationError(
+            f"{model} has no sweep; models with sweeps: {', '.join(swept)}. "
+            f"Use `glia verify {model}` for one run"
+        )
+    check_count(seeds, "--seeds")
+    if workers is not None:
+        check_count(workers, "--workers", " (omit it to use every CPU)")
+    check_out_dir(out)
     module.sweep(
         study=study,
         backends=backend,
@@ -274,6 +294,9 @@ def compile_command(
         f"chip(s), seed {seed}",
         highlight=False,
     )
+    for note in result.notes:
+        style = "[yellow]" if note.startswith("warning:") else ""
+        console.print(f"{style}{note}[/]" if style else note, highlight=False)
     for kind, path in paths.items():
         console.print(f"{kind}: {path}", highlight=False)
 

@@ -13,6 +13,7 @@ from typing import Any
 from glia_neuromorphic.checks import check_dt, check_seed, check_steps
 from glia_neuromorphic.errors import GliaError, ValidationError
 from glia_neuromorphic.fileset import write_file_set
+from glia_neuromorphic.fileutil import strict_json
 from glia_neuromorphic.hwconfig import Target, load_target
 from glia_neuromorphic.mapping import Mapping, ResourceReport, map_program
 from glia_neuromorphic.program import ChipProgram
@@ -28,12 +29,34 @@ RESOURCES_FILE = "resources.json"
 
 @dataclasses.dataclass
 class CompileResult:
-    """A compiled program with its quantization and resource reports."""
+    """A compiled program with its quantization and resource reports.
+
+    ``reports`` holds a model's own JSON reports (name -> JSON-ready dict,
+    written as ``<name>.json``) and ``notes`` the lines it wants printed.
+    """
 
     program: ChipProgram
     quantization: QuantizationReport
     mapping: Mapping
     resources: ResourceReport
+    reports: dict[str, Any] = dataclasses.field(default_factory=dict)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class PrebuiltProgram:
+    """A model quantized by its own code: a chip program with its reports.
+
+    A registered model whose ``build()`` quantizes itself (contracting-rnn)
+    returns this instead of a Nengo network or Lava graph; compiling it
+    checks overflow and maps it like any other program. ``reports`` and
+    ``notes`` are carried into the :class:`CompileResult`.
+    """
+
+    program: ChipProgram
+    quantization: QuantizationReport
+    reports: dict[str, Any] = dataclasses.field(default_factory=dict)
+    notes: list[str] = dataclasses.field(default_factory=list)
 
 
 def _is_lava_process(obj: Any) -> bool:
@@ -52,6 +75,8 @@ def frontend_of(model: Any) -> str:
     """
     import nengo
 
+    if isinstance(model, PrebuiltProgram):
+        return "program"
     if isinstance(model, nengo.Network):
         return "nengo"
     if _is_lava_process(model):
@@ -60,7 +85,8 @@ def frontend_of(model: Any) -> str:
         return "lava"
     raise ValidationError(
         f"model object of type {type(model).__name__} is not supported; pass a "
-        "nengo.Network, a Lava process, or a list of Lava processes"
+        "nengo.Network, a Lava process, a list of Lava processes or a "
+        "PrebuiltProgram"
     )
 
 
@@ -74,7 +100,16 @@ def to_program(
     n_steps: int | None = None,
 ) -> tuple[ChipProgram, QuantizationReport]:
     """Run the front end that matches ``model`` and return program and report."""
-    if frontend_of(model) == "nengo":
+    kind = frontend_of(model)
+    if kind == "program":
+        built_for = model.program.metadata.get("target")
+        if built_for != target.chip.name and built_for != target.name:
+            raise ValidationError(
+                f"the prebuilt program was quantized for {built_for!r}, not for "
+                f"target {target.name!r}; build it for that target"
+            )
+        return model.program, model.quantization
+    if kind == "nengo":
         from glia_neuromorphic.frontends.nengo import from_nengo
 
         return from_nengo(
@@ -117,11 +152,14 @@ def compile_model(
     mapping = map_program(program, target, split=split)
     program.metadata["mapping"] = mapping.to_metadata()
     program.metadata["assumed"] = target.assumed
+    prebuilt = model if isinstance(model, PrebuiltProgram) else None
     return CompileResult(
         program=program,
         quantization=quantization,
         mapping=mapping,
         resources=ResourceReport.from_mapping(mapping),
+        reports=dict(prebuilt.reports) if prebuilt else {},
+        notes=list(prebuilt.notes) if prebuilt else [],
     )
 
 
@@ -142,13 +180,15 @@ def write_outputs(result: CompileResult, out_dir: str | Path) -> dict[str, Path]
             "quantization": out_dir / QUANTIZATION_FILE,
             "resources": out_dir / RESOURCES_FILE,
         }
-        write_file_set(
-            {
-                paths["program"]: program_bytes,
-                paths["quantization"]: result.quantization.to_json(),
-                paths["resources"]: result.resources.to_json(),
-            }
-        )
+        files = {
+            paths["program"]: program_bytes,
+            paths["quantization"]: result.quantization.to_json(),
+            paths["resources"]: result.resources.to_json(),
+        }
+        for name, report in result.reports.items():
+            paths[name] = out_dir / f"{name}.json"
+            files[paths[name]] = strict_json(report, indent=1)
+        write_file_set(files)
     return paths
 
 
@@ -203,7 +243,7 @@ def load_model_object(
 
     The module's ``build()`` is called with ``seed=`` and ``target=`` (the
     target name) when its signature accepts them, and must return a Nengo
-    network or Lava processes.
+    network, Lava processes or a :class:`PrebuiltProgram`.
     """
     from glia_neuromorphic.models import MODELS, load_model
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -35,4 +37,23 @@ def jsonable(value: Any) -> Any:
         return value.tolist()
     if isinstance(value, np.generic):
         return value.item()
+    return value
+
+
+def strict_json(value: Any, **kwargs: Any) -> str:
+    """Return ``value`` as strict JSON text: NaN and infinities become null.
+
+    ``json.dumps`` writes them as bare ``NaN``/``Infinity`` by default, which
+    strict parsers reject. Keyword arguments go to :func:`json.dumps`.
+    """
+    return json.dumps(_finite_floats(jsonable(value)), allow_nan=False, **kwargs)
+
+
+def _finite_floats(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_floats(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_floats(v) for v in value]
     return value

@@ -247,3 +247,104 @@ def test_compile_tables_show_full_names(tmp_path):
         console = Console(width=80, record=True, file=io.StringIO())
         console.print(table)
         assert "…" not in console.export_text()
+
+
+NON_FINITE_NENGO = """
+import nengo
+import numpy as np
+
+
+def build():
+    with nengo.Network(seed=0) as net:
+        stim = nengo.Node([0.5, 0.2], label="stim")
+        a = nengo.Ensemble(40, 2, label="a")
+        b = nengo.Ensemble(40, 2, label="b")
+        nengo.Connection(stim, a)
+        {connection}
+    return net
+"""
+
+
+@pytest.mark.parametrize(
+    "connection, message",
+    [
+        (
+            "w = np.eye(40) * 0.01; w[1, 1] = np.nan; "
+            "nengo.Connection(a.neurons, b.neurons, transform=w)",
+            "<Connection from <Neurons of <Ensemble 'a'>> to <Neurons of "
+            "<Ensemble 'b'>>>: transform[1, 1] is nan; every value must be finite",
+        ),
+        (
+            "w = np.ones((40, 2)); w[2, 0] = np.nan; "
+            "nengo.Connection(stim, b.neurons, transform=w)",
+            "<Connection from <Node 'stim'> to <Neurons of <Ensemble 'b'>>>: "
+            "transform[2, 0] is nan; every value must be finite",
+        ),
+        (
+            "nengo.Connection(a, b, transform=[[1, np.inf], [0, 1]])",
+            "<Connection from <Ensemble 'a'> to <Ensemble 'b'>>: "
+            "transform[0, 1] is inf; every value must be finite",
+        ),
+    ],
+    ids=["nan-neurons", "nan-node", "inf-decoded"],
+)
+def test_non_finite_nengo_transform_rejected(tmp_path, capsys, connection, message):
+    model = write_model(tmp_path, NON_FINITE_NENGO.format(connection=connection))
+    out = tmp_path / "out"
+    code, _, err = run(
+        ["compile", model, "--target", "loihi1", "--out", str(out)], capsys
+    )
+    assert code == 3
+    assert f"error: {message}" in " ".join(err.split())
+    assert not out.exists()
+
+
+def test_reports_are_strict_json():
+    from glia_neuromorphic.fileutil import strict_json
+
+    text = strict_json({"float_min": float("nan"), "x": [1.0, float("inf")]})
+    assert json.loads(text) == {"float_min": None, "x": [1.0, None]}
+
+
+def test_compile_contracting_rnn(tmp_path, capsys, monkeypatch):
+    import functools
+
+    from glia_neuromorphic.models import contracting_rnn
+
+    # the seeded untrained assembly: same export path, no training time
+    untrained = functools.partial(contracting_rnn.build, trained=False)
+    monkeypatch.setattr(contracting_rnn, "build", untrained)
+    out = tmp_path / "out"
+    argv = ["compile", "contracting-rnn", "--target", "loihi2", "--out", str(out)]
+    code, stdout, err = run(argv, capsys)
+    assert code == 0, err
+    text = " ".join(stdout.split())
+    assert "compiled contracting-rnn for loihi2: 3 groups, 1 cores" in text
+    assert "contraction certificate holds on the integer weights: margin 0.1" in text
+    assert "before quantization, 0.09109 on the integer weights" in text
+    program = ChipProgram.load(out / "program.gliaprog")
+    assert program.metadata["model"] == "contracting-rnn"
+    assert program.metadata["certificate"]["holds"] is True
+    certificate = json.loads((out / "certificate.json").read_text())
+    assert certificate["holds"] is True
+    assert certificate["margin_quantized"] < certificate["margin_float"]
+    quantization = json.loads((out / "quantization.json").read_text())
+    assert [p["name"] for p in quantization["params"]] == ["recurrent", "neurons.vth"]
+
+
+def test_contracting_rnn_broken_certificate_says_what_to_do():
+    from glia_neuromorphic.models.contracting_rnn.build import certificate_lines
+
+    certificate = {
+        "holds": False,
+        "margin_float": 0.1,
+        "margin_quantized": -0.02,
+        "euler_quantized": {"bound": 1.001, "contracting": False},
+    }
+    (line,) = certificate_lines(certificate)
+    assert line.startswith(
+        "warning: quantization breaks the contraction certificate: margin 0.1 "
+        "before quantization, -0.02 on the integer weights"
+    )
+    assert "smaller spectral radius (max_norm)" in line
+    assert "more weight bits" in line

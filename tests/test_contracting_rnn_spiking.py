@@ -201,4 +201,5 @@ def test_glia_verify_contracting_rnn(tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["passed"]
     assert report["seed"] == 0
+    assert report["schema"] == "glia-contracting-rnn-report"
     assert (out / "convergence.png").stat().st_size > 0

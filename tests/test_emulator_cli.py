@@ -140,3 +140,29 @@ def test_emulate_accepts_board_of_same_chip(tmp_path):
         + ["--out", str(out)]
     )
     assert json.loads((out / "summary.json").read_text())["target"] == "loihi1"
+
+
+@pytest.mark.parametrize(
+    "steps, message",
+    [
+        (
+            "99999999999999999999",
+            "steps is 99999999999999999999; it must be at most "
+            "9223372036854775807 (the int64 range)",
+        ),
+        (
+            "9000000000000000000",
+            "steps is 9000000000000000000; its probes would need 1.35e+20 bytes "
+            "(15 bytes per step), more than the",
+        ),
+    ],
+    ids=["beyond-int64", "beyond-memory"],
+)
+def test_emulate_rejects_steps_beyond_memory(tmp_path, capsys, steps, message):
+    _, path = _saved_program(tmp_path)
+    out = tmp_path / "o"
+    with pytest.raises(SystemExit) as exc:
+        main(["emulate", str(path), "--steps", steps, "--out", str(out)])
+    assert exc.value.code == 3
+    assert message in " ".join(capsys.readouterr().err.split())
+    assert not out.exists()

@@ -361,3 +361,25 @@ def test_spiker_becomes_periodic_source():
     # Lava's Spiker with period 3 fires at steps 4, 7, 10
     assert source.steps.tolist() == [4, 4, 7, 7, 10, 10]
     assert source.indices.tolist() == [0, 1, 0, 1, 0, 1]
+
+
+def test_weight_outlier_named_instead_of_threshold():
+    weights = np.ones((4, 4))
+    weights[2, 3] = 1e6
+    _, post = float_pair(weights)
+    with pytest.raises(QuantizationError) as exc:
+        from_lava([post], LOIHI2)
+    message = str(exc.value)
+    assert message.startswith(
+        "LIF 'post': its input weight layer.weights[2, 3] = 1e+06 is 1e+06 times "
+        "its threshold 1; fitting that weight into"
+    )
+    assert "Clip or remove the outlier weight" in message
+
+
+def test_negative_threshold_is_validation_error():
+    pre = LIF(shape=(2,), du=0.1, dv=0.05, vth=1.0, name="pre")
+    post = LIF(shape=(2,), du=0.1, dv=0.05, vth=-1.0, name="post")
+    connect(pre, np.ones((2, 2)), post, name="layer")
+    with pytest.raises(ValidationError, match="LIF 'post': vth is -1; the chip needs"):
+        from_lava([post], LOIHI2)

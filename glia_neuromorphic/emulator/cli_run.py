@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import json
 import time
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from glia_neuromorphic.emulator.engine import Emulator
 from glia_neuromorphic.fileset import write_file_set
+from glia_neuromorphic.fileutil import strict_json
 from glia_neuromorphic.program import ChipProgram, CompartmentGroup
 
 #: Runs of at least this many steps show a progress bar.
@@ -82,7 +82,7 @@ def run_emulate_command(
     write_file_set(
         {
             Path(out) / "probes.npz": buffer.getvalue(),
-            Path(out) / "summary.json": json.dumps(summary, indent=1),
+            Path(out) / "summary.json": strict_json(summary, indent=1),
         }
     )
     return summary

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -192,6 +193,26 @@ class Emulator:
         if rows.size and (self.t == 1 or schedule.start_steps[rows[-1]] == self.t):
             self.states[schedule.target].set_bias_mant(schedule.bias_mant[rows[-1]])
 
+    def _check_probe_memory(self, steps: int) -> None:
+        """Raise if the probe arrays of ``steps`` steps cannot be held in memory."""
+        if steps > np.iinfo(np.int64).max:
+            raise ValidationError(
+                f"steps is {steps}; it must be at most {np.iinfo(np.int64).max} "
+                "(the int64 range); run fewer steps"
+            )
+        per_step = sum(
+            self.states[p.target].n * (1 if p.variable == "spikes" else 4)
+            for p in self.probes
+        )
+        need = steps * per_step
+        have = _physical_memory()
+        if have is not None and need > have:
+            raise ValidationError(
+                f"steps is {steps}; its probes would need {need:.3g} bytes "
+                f"({per_step} bytes per step), more than the {have:.3g} bytes of "
+                "memory of this machine; run fewer steps or probe fewer groups"
+            )
+
     def run(
         self, steps: int, progress: Callable[[int], None] | None = None
     ) -> RunResult:
@@ -207,6 +228,7 @@ class Emulator:
         if isinstance(steps, bool) or int(steps) != steps or steps < 0:
             raise ValidationError(f"steps must be an integer >= 0, got {steps!r}")
         steps = int(steps)
+        self._check_probe_memory(steps)
         data = {
             f"{p.target}.{p.variable}": np.zeros(
                 (steps, self.states[p.target].n),
@@ -286,3 +308,11 @@ def emulate(
     """Run ``program`` for ``steps`` steps on the emulator; see :class:`Emulator`."""
     emulator = Emulator(program, target, strict=strict, seed=seed)
     return emulator.run(steps, progress=progress)
+
+
+def _physical_memory() -> int | None:
+    """Return the machine's physical memory in bytes, or None where unknown."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None

@@ -32,6 +32,8 @@ from glia_neuromorphic.program import atomic_write_text
 from glia_neuromorphic.runs import RunResult
 
 SCHEMA = "glia-fidelity-report"
+#: Schema name of the report ``glia verify contracting-rnn`` writes.
+CONTRACTING_RNN_SCHEMA = "glia-contracting-rnn-report"
 SCHEMA_VERSION = 1
 JSON_NAME = "report.json"
 HTML_NAME = "report.html"
@@ -43,6 +45,21 @@ MAX_RASTER_SPIKES = 200_000
 
 
 # --- building -----------------------------------------------------------
+
+
+#: Top-level keys every report of this schema version has.
+REQUIRED_KEYS = (
+    "created",
+    "model",
+    "passed",
+    "target",
+    "backend",
+    "seed",
+    "steps",
+    "dt",
+    "metrics",
+    "runs",
+)
 
 
 def build_report(
@@ -272,6 +289,8 @@ def load_report(path: str | Path) -> dict[str, Any]:
         raise ProgramFileError(
             f"report {str(path)!r} is not valid JSON ({exc}); rerun `glia verify`"
         ) from exc
+    if _contracting_rnn_report(report):
+        return report
     if isinstance(report, dict) and "schema" not in report and "model" in report:
         raise ProgramFileError(
             f"{str(path)!r} was written by `glia verify {report['model']}`, "
@@ -286,7 +305,22 @@ def load_report(path: str | Path) -> dict[str, Any]:
             f"report {str(path)!r} has schema version {version!r}, this toolchain "
             f"reads version {SCHEMA_VERSION}; rerun `glia verify` to regenerate it"
         )
+    missing = [key for key in REQUIRED_KEYS if key not in report]
+    if missing:
+        raise ProgramFileError(
+            f"report {str(path)!r} lacks the key {missing[0]!r} (missing: "
+            f"{', '.join(missing)}); rerun `glia verify` to regenerate it"
+        )
     return report
+
+
+def _contracting_rnn_report(report: Any) -> bool:
+    """Return whether ``report`` is a ``glia verify contracting-rnn`` report.
+
+    That model writes its own schema (see docs/report_schema.md); its module
+    is imported only to render one.
+    """
+    return isinstance(report, dict) and report.get("schema") == CONTRACTING_RNN_SCHEMA
 
 
 def rebuild_html(directory: str | Path) -> Path:
@@ -294,8 +328,21 @@ def rebuild_html(directory: str | Path) -> Path:
     directory = Path(directory)
     json_path = directory / JSON_NAME if directory.is_dir() else directory
     report = load_report(json_path)
+    if _contracting_rnn_report(report):
+        from glia_neuromorphic.models.contracting_rnn import report as crnn_report
+
+        return crnn_report.rebuild_html(json_path, report)
     html_path = json_path.parent / HTML_NAME
-    atomic_write_text(html_path, render_html(report))
+    try:
+        text = render_html(report)
+    except (KeyError, TypeError, IndexError, ValueError) as exc:
+        # a nested entry is missing or of the wrong type
+        what = f"lacks the key {exc}" if isinstance(exc, KeyError) else f"has {exc}"
+        raise ProgramFileError(
+            f"report {str(json_path)!r} is damaged: it {what}; rerun `glia verify` "
+            "to regenerate it"
+        ) from exc
+    atomic_write_text(html_path, text)
     return html_path
 
 

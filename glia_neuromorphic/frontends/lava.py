@@ -487,6 +487,48 @@ def _group_scale(graph: LavaGraph, name: str, values: dict, incoming: list) -> f
     return scale
 
 
+def _check_weight_outlier(
+    graph: LavaGraph, name: str, vth: float, scale: float, incoming: list
+) -> None:
+    """Raise naming the weight that leaves no threshold mantissa for ``name``.
+
+    The scale fits the largest incoming weight into the weight format, so a
+    single weight far above the threshold pushes the threshold mantissa to 0.
+    The error names that weight rather than the threshold.
+    """
+    if not incoming or np.floor(vth * scale + 0.5) >= 1:
+        return
+    conn, index, value = max(
+        (_largest_weight(c) for c in incoming), key=lambda item: abs(item[2])
+    )
+    if abs(value) * scale < 1:
+        return  # the weights are not what shrinks the threshold
+    where = ", ".join(str(i) for i in index)
+    raise QuantizationError(
+        f"LIF {name!r}: its input weight {conn.name}.weights[{where}] = {value:g} "
+        f"is {abs(value) / vth:.3g} times its threshold {vth:g}; fitting that "
+        f"weight into {graph.chip.synapse.weight_mant_bits}-bit weight mantissas "
+        "rounds the threshold to mantissa 0. Clip or remove the outlier weight, "
+        "or raise the threshold and the other weights together"
+    )
+
+
+def _largest_weight(conn: Any) -> tuple[Any, tuple[int, ...], float]:
+    """Return ``(conn, index, value)`` of the largest-magnitude weight of ``conn``."""
+    weights = conn.weights.init
+    if scipy.sparse.issparse(weights):
+        coo = scipy.sparse.coo_matrix(weights)
+        if not coo.nnz:
+            return conn, (0, 0), 0.0
+        k = int(np.argmax(np.abs(coo.data)))
+        return conn, (int(coo.row[k]), int(coo.col[k])), float(coo.data[k])
+    weights = np.asarray(weights, dtype=np.float64)
+    if not weights.size:
+        return conn, (0,) * weights.ndim, 0.0
+    index = np.unravel_index(int(np.argmax(np.abs(weights))), weights.shape)
+    return conn, tuple(int(i) for i in index), float(weights[index])
+
+
 def _max_abs_weight(conn: Any) -> float:
     weights = check_finite(conn.weights.init, f"{conn.name}.weights")
     data = weights.data if scipy.sparse.issparse(weights) else weights
@@ -498,12 +540,13 @@ def _float_lif(
 ) -> CompartmentGroup:
     chip, report = graph.chip, graph.report
     if values["vth"][0] <= 0:
-        raise QuantizationError(
+        raise ValidationError(
             f"LIF {name!r}: vth is {values['vth'][0]:g}; the chip needs a positive "
             "threshold"
         )
     scale = _group_scale(graph, name, values, incoming)
     graph.scale_of[id(lif)] = scale
+    _check_weight_outlier(graph, name, float(values["vth"][0]), scale, incoming)
 
     # decays: du and dv are per-step fractions
     decay_u = _decay(graph, f"{name}.du", float(values["du"][0]), "u")

@@ -143,6 +143,34 @@ def _check_synapse_taus(network: Any) -> None:
             )
 
 
+def _check_built_finite(network: Any, model: Any) -> None:
+    """Raise naming the first NaN or inf in a value the build hands to the chip.
+
+    nengo-loihi's discretization turns a NaN weight into 0 without an error
+    and fails an assertion on an inf, so every transform, connection weight
+    (decoders included), encoder, gain and bias is checked before it runs.
+    Nengo itself rejects a non-finite constant Node output, and a callable
+    one fails in the host run (:func:`_run_host`).
+    """
+    for ens in network.all_ensembles:
+        built = model.params.get(ens)
+        if built is None:
+            continue
+        for key in ("encoders", "gain", "bias"):
+            values = getattr(built, key, None)
+            if values is not None:
+                check_finite(values, f"{ens}: {key}")
+    for conn in network.all_connections:
+        # the transform first: a decoded connection's weights are its
+        # decoders times the transform, so the transform names the bad entry
+        init = getattr(conn.transform, "init", None)
+        if isinstance(init, np.ndarray) or scipy.sparse.issparse(init):
+            check_finite(init, f"{conn}: transform")
+        built = model.params.get(conn)
+        if built is not None and built.weights is not None:
+            check_finite(built.weights, f"{conn}: weights")
+
+
 def _build(network: Any, dt: float, seed: int | None):
     """Build ``network`` with nengo-loihi without discretizing; return the simulator."""
     import nengo
@@ -268,6 +296,7 @@ def from_nengo(
     sim = _build(network, dt, seed)
     try:
         model = sim.model
+        _check_built_finite(network, model)
         _check_decoded_activity(network, model)
         floats = _copy_floats(model)
         try:

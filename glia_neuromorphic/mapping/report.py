@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
 from rich.table import Table
 
+from glia_neuromorphic.fileutil import strict_json
 from glia_neuromorphic.mapping.partition import RESOURCES, Mapping, core_limits
 from glia_neuromorphic.program import atomic_write_text
 
@@ -108,7 +108,7 @@ class ResourceReport:
 
     def to_json(self) -> str:
         """Return the report as indented JSON."""
-        return json.dumps(self.to_dict(), indent=1)
+        return strict_json(self.to_dict(), indent=1)
 
     def save(self, path: str | Path) -> Path:
         """Write the JSON report atomically to ``path`` and return the path."""

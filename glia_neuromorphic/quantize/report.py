@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import warnings
 from pathlib import Path
@@ -14,6 +13,7 @@ import scipy.sparse
 from rich.table import Table
 
 from glia_neuromorphic.errors import OverflowRiskWarning
+from glia_neuromorphic.fileutil import strict_json
 from glia_neuromorphic.hwconfig import ChipConfig
 from glia_neuromorphic.program import (
     AstrocyteGroup,
@@ -149,7 +149,7 @@ class QuantizationReport:
 
     def to_json(self) -> str:
         """Return the report as indented JSON."""
-        return json.dumps(self.to_dict(), indent=1, default=_json_default)
+        return strict_json(self.to_dict(), indent=1, default=_json_default)
 
     def save(self, path: str | Path) -> Path:
         """Write the JSON report atomically to ``path`` and return the path."""

@@ -225,7 +225,7 @@ def test_cli_verify_golden_options(tmp_path, monkeypatch, capsys):
     assert "seed 0 -> 1" in " ".join(capsys.readouterr().out.split())
 
 
-def test_cli_verify_failed_gate_exits_one(tmp_path, monkeypatch, capsys):
+def test_cli_verify_failed_gate_exits_with_fidelity_code(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(MODELS, "tiny-lif", "tiny_lif")
 
     original_build = tiny_lif.build
@@ -238,7 +238,7 @@ def test_cli_verify_failed_gate_exits_one(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(tiny_lif, "build", broken_build)
     golden_dir = tmp_path / "golden"
     argv = ["verify", "tiny-lif", "--out", str(tmp_path / "out")]
-    assert _cli([*argv, "--golden", str(golden_dir), "--update-golden"]) == 1
+    assert _cli([*argv, "--golden", str(golden_dir), "--update-golden"]) == 10
     out = " ".join(capsys.readouterr().out.split())
     assert "FAILED" in out
     assert "golden file not updated" in out

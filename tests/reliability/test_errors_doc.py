@@ -53,6 +53,10 @@ MODEL_BODIES = {
         "np.where(np.arange(20).reshape(2, 10) == 17, np.nan, 1.0))"
     ),
     "LIF of shape (0,)": "[lif(shape=(0,))]",
+    "vth = -1": "[lif(vth=-1.0)]",
+    "weight 1e6 at [2, 3] among weights of 1": (
+        "fed(np.where(np.arange(16).reshape(4, 4) == 11, 1e6, 1.0))"
+    ),
     "5000 inputs to one LIF": "fed(np.ones((1, 5000)) * 0.01)",
 }
 

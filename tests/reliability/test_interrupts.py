@@ -212,7 +212,7 @@ def test_verify_interrupt_keeps_report(tmp_path):
     first = subprocess.run(
         [sys.executable, *args], capture_output=True, text=True, timeout=300
     )
-    assert first.returncode in (0, 1), first.stderr
+    assert first.returncode in (0, 10), first.stderr
     before = snapshot(out)
     assert "report.json" in before
 

@@ -1,6 +1,7 @@
 """Contracting RNN modules and their feedback-coupled assemblies ("RNNs of RNNs")."""
 
 from glia_neuromorphic.models.contracting_rnn import spiking
+from glia_neuromorphic.models.contracting_rnn.build import build
 from glia_neuromorphic.models.contracting_rnn.network import (
     Assembly,
     accuracy,
@@ -20,6 +21,7 @@ __all__ = [
     "Assembly",
     "TrainSettings",
     "accuracy",
+    "build",
     "init_assembly",
     "load_assembly",
     "load_task",

@@ -10,19 +10,29 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from glia_neuromorphic.fidelity.report import PAGE_CSS, figure_png, key_value_table
+from glia_neuromorphic.errors import ProgramFileError
+from glia_neuromorphic.fidelity.report import (
+    CONTRACTING_RNN_SCHEMA,
+    PAGE_CSS,
+    figure_png,
+    key_value_table,
+)
 from glia_neuromorphic.fileset import write_file_set
+from glia_neuromorphic.fileutil import strict_json
+from glia_neuromorphic.program import atomic_write_text
 
 JSON_NAME = "report.json"
 HTML_NAME = "report.html"
 PLOT_NAME = "convergence.png"
+#: Schema name and version of report.json (documented in docs/report_schema.md).
+SCHEMA = CONTRACTING_RNN_SCHEMA
+SCHEMA_VERSION = 1
 
 
 def convergence_figure(numbers: dict[str, Any], fixed_label: str) -> Figure:
@@ -162,7 +172,7 @@ def render_html(report: dict[str, Any], plot_png: str) -> str:
 
 def _jsonable(numbers: dict[str, Any]) -> dict[str, Any]:
     conv = numbers["convergence"]
-    converted = dict(numbers)
+    converted = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, **numbers}
     converted["convergence"] = {
         "rate_fit": conv["rate_fit"].summary(),
         "fixed_fit": conv["fixed_fit"].summary(),
@@ -183,7 +193,7 @@ def write_reports(
     png = figure_png(convergence_figure(numbers, fixed_label))
     write_file_set(
         {
-            out / JSON_NAME: json.dumps(report, indent=2, default=_json_default),
+            out / JSON_NAME: strict_json(report, indent=2, default=_json_default),
             out / PLOT_NAME: base64.b64decode(png),
             out / HTML_NAME: render_html(report, png),
         }
@@ -195,3 +205,39 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, np.ndarray | np.generic):
         return value.tolist()
     return str(value)
+
+
+def rebuild_html(json_path: Path, report: dict[str, Any]) -> Path:
+    """Rebuild report.html beside ``json_path`` from ``report`` and convergence.png.
+
+    Raises
+    ------
+    ProgramFileError
+        If the report has another schema version, lacks a key, or the plot
+        file beside it is missing.
+    """
+    version = report.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise ProgramFileError(
+            f"report {str(json_path)!r} has schema version {version!r}, this "
+            f"toolchain reads version {SCHEMA_VERSION}; rerun `glia verify "
+            "contracting-rnn` to regenerate it"
+        )
+    plot = json_path.parent / PLOT_NAME
+    if not plot.is_file():
+        raise ProgramFileError(
+            f"{str(plot)!r} not found; report.html embeds it, so rerun `glia "
+            "verify contracting-rnn` to write both"
+        )
+    png = base64.b64encode(plot.read_bytes()).decode("ascii")
+    try:
+        text = render_html(report, png)
+    except (KeyError, TypeError, IndexError, ValueError) as exc:
+        what = f"lacks the key {exc}" if isinstance(exc, KeyError) else f"has {exc}"
+        raise ProgramFileError(
+            f"report {str(json_path)!r} is damaged: it {what}; rerun `glia verify "
+            "contracting-rnn` to regenerate it"
+        ) from exc
+    html_path = json_path.parent / HTML_NAME
+    atomic_write_text(html_path, text)
+    return html_path

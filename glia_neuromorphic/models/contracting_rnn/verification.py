@@ -29,12 +29,13 @@ from glia_neuromorphic.contraction import (
     off_block_mask,
     recheck_quantized,
 )
-from glia_neuromorphic.errors import BackendError
+from glia_neuromorphic.errors import BackendError, ValidationError
 from glia_neuromorphic.hwconfig import load_target
 from glia_neuromorphic.models.contracting_rnn import program, spiking
 from glia_neuromorphic.models.contracting_rnn import report as report_files
 from glia_neuromorphic.models.contracting_rnn.network import Assembly, simulate
 from glia_neuromorphic.models.contracting_rnn.storage import train_or_load
+from glia_neuromorphic.models.contracting_rnn.task import load_task
 
 logger = logging.getLogger(__name__)
 
@@ -282,6 +283,37 @@ def run_checks(
     }
 
 
+def steps_unit(task_name: str = "rows") -> tuple[int, int]:
+    """Return ``(unit, items)``: spiking steps per digit come in multiples of unit.
+
+    A digit is ``items`` sequence items of ``steps_per_item`` rate-model steps,
+    and each rate-model step becomes ``time_scale`` spiking steps.
+    """
+    items = load_task(task_name).n_items
+    return items * VERIFY_ASSEMBLY["steps_per_item"], items
+
+
+def time_scale_of_steps(steps: int) -> int:
+    """Return the time scale that runs ``steps`` spiking steps per digit.
+
+    Raises
+    ------
+    ValidationError
+        If ``steps`` is not a positive multiple of :func:`steps_unit`.
+    """
+    unit, items = steps_unit()
+    if steps < unit or steps % unit:
+        below = max(unit, steps // unit * unit)
+        above = below + unit if steps > below else below
+        nearest = f"{below}" if below == above else f"{below} or {above}"
+        raise ValidationError(
+            f"--steps is {steps}; for contracting-rnn it counts the spiking steps "
+            f"per digit, a multiple of {unit} ({items} sequence items of "
+            f"{VERIFY_ASSEMBLY['steps_per_item']} rate-model steps); use {nearest}"
+        )
+    return steps // unit
+
+
 def check_backend(target: str, backend: str) -> None:
     """Raise BackendError unless ``backend`` can run the fixed point for ``target``.
 
@@ -373,6 +405,12 @@ def render(numbers: dict[str, Any], checks: dict[str, bool], console: Console) -
         f"{acc['float_spiking']:.1%} spiking ({acc['float_rate_model']:.1%} rate)",
         f"{acc['fixed_spiking']:.1%}",
     )
+    spiking_info = numbers["spiking"]
+    table.add_row(
+        "spiking steps per digit (--steps)",
+        f"{spiking_info['steps_per_digit']}",
+        f"{spiking_info['steps_per_digit']}",
+    )
     seconds = numbers["wall_seconds"]
     table.add_row(
         "wall time of the spiking run (s)",
@@ -404,7 +442,8 @@ def verify(
         Loihi2SimCfg, or the bit-exact emulator (Lava targets only). The float
         spiking reference is Lava's float model in both cases.
     steps : int, optional
-        Spiking steps per sequence item; sets the time scale (default 80).
+        Spiking steps per digit, a multiple of :func:`steps_unit`; sets the
+        time scale (default ``TIME_SCALE * steps_unit()``, 640).
     seed : int
         Seed of training, digit choice and initial states.
     out : path
@@ -416,13 +455,13 @@ def verify(
     BackendError
         For an unknown backend, or the emulator on a target whose reference
         cannot reset by subtraction (Loihi 1).
+    ValidationError
+        If ``steps`` is not a positive multiple of :func:`steps_unit`.
     """
     check_backend(target, backend)
     console = console or Console()
     out = Path(out)
-    time_scale = TIME_SCALE
-    if steps is not None:
-        time_scale = max(1, int(steps) // VERIFY_ASSEMBLY["steps_per_item"])
+    time_scale = TIME_SCALE if steps is None else time_scale_of_steps(steps)
     start = time.perf_counter()
     numbers = run_checks(target, seed, out, time_scale, VERIFY_DIGITS, backend)
     checks = judge(numbers)
