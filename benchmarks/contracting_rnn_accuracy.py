@@ -4,13 +4,15 @@ Usage::
 
     python benchmarks/contracting_rnn_accuracy.py [--task rows|pixels|permuted]
         [--nonlinearity relu|tanh|hardtanh] [--seed 0] [--epochs 60] [--digits 450]
+        [--level lava-float --level lava-fixed --level emulator]
 
 Trains one module alone and a 4 x 16 feedback assembly on the task, then runs
-the assembly on Lava (float and fixed point) over the held-out digits, or a
-seeded subset of ``--digits`` of them. tanh and hardtanh assemblies go
-through ``spiking.export_tanh`` (saturating on/off pairs, which realize
-hardtanh); their report also gives the float accuracy of the tanh assembly
-with hardtanh swapped in. Prints one JSON object.
+the assembly on Lava (float and fixed point) and, for ReLU assemblies, on the
+bit-exact emulator over the held-out digits, or a seeded subset of
+``--digits`` of them. ``--level`` picks the spiking runs (default: all).
+tanh and hardtanh assemblies go through ``spiking.export_tanh`` (saturating
+on/off pairs, which realize hardtanh); their report also gives the float
+accuracy of the tanh assembly with hardtanh swapped in. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from glia_neuromorphic.models.contracting_rnn import (
     spiking,
     train_or_load,
 )
+from glia_neuromorphic.models.contracting_rnn.program import run_emulator
 from glia_neuromorphic.models.contracting_rnn.task import TASKS
 from glia_neuromorphic.models.contracting_rnn.verification import calibrate
 
@@ -70,7 +73,19 @@ def _export(assembly, task, time_scale, chip):
     return net, spiking.quantize(net, chip, max_drive)
 
 
-def spiking_accuracy(assembly, task, time_scale, pick, chip, console):
+LEVELS = ("lava-float", "lava-fixed", "emulator")
+
+
+def _emulator_features(net, fixed, drives, chip):
+    """Return the readout features of the fixed-point network on the emulator."""
+    features = [
+        run_emulator(net, drives[i : i + LAVA_BATCH], chip, fixed)["features"]
+        for i in range(0, len(drives), LAVA_BATCH)
+    ]
+    return np.concatenate(features)
+
+
+def spiking_accuracy(assembly, task, time_scale, pick, chip, console, levels=LEVELS):
     """Return rate, float-spiking and fixed-point accuracy on the picked digits."""
     x, y = task.x_test[pick], task.y_test[pick]
     net, fixed = _export(assembly, task, time_scale, chip)
@@ -88,8 +103,24 @@ def spiking_accuracy(assembly, task, time_scale, pick, chip, console):
         swapped = dataclasses.replace(assembly, nonlinearity="hardtanh")
         result["rate_fine_hardtanh"] = accuracy(_refined(swapped, time_scale), x, y)
     batches = range(0, len(y), LAVA_BATCH)
-    with DelayedProgress(console, 2 * len(batches), "Lava runs") as bar:
-        for name, params in (("float_spiking", None), ("fixed_spiking", fixed)):
+    lava_runs = [
+        (name, params)
+        for level, name, params in (
+            ("lava-float", "float_spiking", None),
+            ("lava-fixed", "fixed_spiking", fixed),
+        )
+        if level in levels
+    ]
+    if "emulator" in levels and assembly.nonlinearity == "relu":
+        start = time.perf_counter()
+        features = _emulator_features(net, fixed, drives, chip)
+        logits = features @ assembly.C.T + assembly.c0
+        result["fixed_spiking_emulator"] = float(
+            np.mean(np.argmax(logits, axis=1) == y)
+        )
+        result["emulator_seconds"] = time.perf_counter() - start
+    with DelayedProgress(console, len(lava_runs) * len(batches), "Lava runs") as bar:
+        for name, params in lava_runs:
             features = []
             for i in batches:
                 run = spiking.run_lava(net, drives[i : i + LAVA_BATCH], chip, params)
@@ -115,6 +146,12 @@ def main() -> None:
         type=int,
         default=450,
         help="held-out digits run on Lava; fewer than 450 picks a seeded subset",
+    )
+    parser.add_argument(
+        "--level",
+        action="append",
+        choices=LEVELS,
+        help="spiking run to measure; repeat for several (default: all)",
     )
     parser.add_argument("--cache", default="out/benchmarks")
     args = parser.parse_args()
@@ -160,7 +197,7 @@ def main() -> None:
         rng = np.random.default_rng(args.seed)
         pick = np.sort(rng.choice(n_test, size=args.digits, replace=False))
     report["assembly"]["spiking"] = spiking_accuracy(
-        assembly, task, args.time_scale, pick, chip, console
+        assembly, task, args.time_scale, pick, chip, console, args.level or LEVELS
     )
     report["seconds"] = time.perf_counter() - start
     print(json.dumps(report, indent=2))
