@@ -308,19 +308,18 @@ def _run_config(net: SpikingNetwork, chip: ChipConfig, fixed_point: bool):
     from glia_neuromorphic.models.contracting_rnn import lava_models
 
     tag = "fixed_pt" if fixed_point else "floating_pt"
-    if net.neuron == "saturating":
-        model = (
-            lava_models.SaturatingLifModelFixed
-            if fixed_point
-            else lava_models.SaturatingLifModelFloat
-        )
-        return Loihi2SimCfg(select_tag=tag, exception_proc_model_map={LIF: model})
-    if net.neuron == "relu":
-        model = (
-            lava_models.RectifiedLifModelFixed
-            if fixed_point
-            else lava_models.RectifiedLifModelFloat
-        )
+    models = {
+        "saturating": (
+            lava_models.SaturatingLifModelFloat,
+            lava_models.SaturatingLifModelFixed,
+        ),
+        "relu": (
+            lava_models.RectifiedLifModelFloat,
+            lava_models.RectifiedLifModelFixed,
+        ),
+    }
+    if net.neuron in models:
+        model = models[net.neuron][int(fixed_point)]
         return Loihi2SimCfg(select_tag=tag, exception_proc_model_map={LIF: model})
     if fixed_point:
         return Loihi2SimCfg(select_tag=tag)
