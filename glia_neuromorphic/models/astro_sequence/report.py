@@ -14,6 +14,13 @@ import numpy as np
 from glia_neuromorphic.fileset import write_file_set
 
 
+def _value_text(value) -> str:
+    """Return a check's value as text; a per-level mapping reads "a 0.7, b 0.8"."""
+    if isinstance(value, dict):
+        return ", ".join(f"{key} {item}" for key, item in value.items())
+    return str(value)
+
+
 def print_table(result, console) -> None:
     """Print recall per level, each transition's time and overlap, and the checks."""
     from rich.table import Table
@@ -71,7 +78,7 @@ def print_table(result, console) -> None:
             verdict = "[green]pass[/]"
         else:
             verdict = "[bold red]FAIL[/]"
-        checks.add_row(c.name, str(c.value), c.tolerance, verdict)
+        checks.add_row(c.name, _value_text(c.value), c.tolerance, verdict)
     console.print(checks)
     studies = result.report.get("studies")
     if studies is not None:
@@ -203,7 +210,7 @@ def _check_row(check: dict[str, Any]) -> str:
         css, verdict = "fail", "FAIL"
     cells = (
         html.escape(check["name"]),
-        html.escape(str(check["value"])),
+        html.escape(_value_text(check["value"])),
         html.escape(check["tolerance"]),
     )
     return (
