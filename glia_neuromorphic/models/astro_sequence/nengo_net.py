@@ -7,7 +7,7 @@ trace, and its spike rate is proportional to that trace. The spikes reach
 the Hopfield neurons through the same fast synapse ``tau_n`` as ``J_s``, so
 every compartment has a single current time constant::
 
-    cue(2N, host) --Lowpass(tau_n): beta-------------> neurons(2N)
+    cue(1, host) --Lowpass(tau_n): beta * [p, -p]-----> neurons(2N)
     neurons(2N) --Lowpass(tau_n): beta * J_s---------> neurons(2N)
     neurons(2N) --Lowpass(tau_a): +-r_a--------------> astrocytes(2N)
     astrocytes(2N) --Lowpass(tau_n): beta*gain*J_a/r_a--> neurons(2N)
@@ -18,11 +18,13 @@ what nengo-loihi puts on the chip). A neuron fires about ``J * dt`` spikes per
 step (saturating at 1). A unit's output ``s_i`` is on minus off spikes per
 step, which makes it a staircase version of ``clip(beta * h_i, -1, 1)``. The
 astrocyte pair of unit ``j`` fires about ``r_a * c_j`` spikes per step,
-``c_j`` being ``s_j`` low-passed with ``tau_a``. The cue is a host-side
-population that fires every other step for the first ``cue_steps`` steps (a
-drive of 1 per step exceeds the threshold of 1 only on the second step).
-nengo-loihi sends these spikes to the chip unchanged, so both simulators see
-the same cue.
+``c_j`` being ``s_j`` low-passed with ``tau_a``. The cue is a single
+host-side neuron that fires every other step for the first ``cue_steps``
+steps (a drive of 1 per step exceeds the threshold of 1 only on the second
+step); the transform ``beta * [p, -p]`` (``p`` the sign of the cue pattern)
+sends each of its spikes to every unit. nengo-loihi forwards host spikes to
+the chip unchanged, so both simulators see the same cue, and the cue costs
+one input axon on the neuron block whatever N is.
 """
 
 from __future__ import annotations
@@ -134,23 +136,25 @@ def build_network(
     net = nengo.Network(label="astro-sequence", seed=seed)
     nengo_loihi.add_params(net)
     with net:
-        # a drive of 1/dt makes each cue neuron fire every other step
-        cue_on = np.concatenate([cue > 0, cue < 0]).astype(float) / dt
-
+        # one host neuron carries the cue pulse for every unit: a drive of
+        # 1/dt makes it fire every other step, and the transform spreads its
+        # spikes over the on/off neurons with the sign of the cue, so the cue
+        # takes one input axon on the chip instead of 2N
         def cue_input(t):
-            return cue_on if t <= cue_time + 0.5 * dt else np.zeros(2 * n)
+            return 1.0 / dt if t <= cue_time + 0.5 * dt else 0.0
 
         stimulus = nengo.Node(cue_input, label="cue input")
-        cue_pop = _population(nengo, 2 * n, "cue")
+        cue_pop = _population(nengo, 1, "cue")
         net.config[cue_pop].on_chip = False
         nengo.Connection(stimulus, cue_pop.neurons, synapse=None)
 
         neurons = _population(nengo, 2 * n, "neurons")
         synapse_n = nengo.Lowpass(params.tau_n)
+        cue_sign = np.sign(cue).astype(float)
         nengo.Connection(
             cue_pop.neurons,
             neurons.neurons,
-            transform=pair_matrix(params.beta * np.eye(n)),
+            transform=params.beta * np.concatenate([cue_sign, -cue_sign])[:, None],
             synapse=synapse_n,
         )
         nengo.Connection(
