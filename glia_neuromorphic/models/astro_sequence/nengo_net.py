@@ -35,7 +35,7 @@ import warnings
 
 import numpy as np
 
-from glia_neuromorphic.errors import BackendError, ValidationError
+from glia_neuromorphic.errors import BackendError, CapacityError, ValidationError
 from glia_neuromorphic.hwconfig import ChipConfig
 from glia_neuromorphic.models.astro_sequence.network import pair_matrix
 from glia_neuromorphic.models.astro_sequence.params import AstroParams
@@ -53,6 +53,23 @@ ASTRO_RATE = 0.2
 #: Astrocyte neuron pairs per unit (``build_network``'s default).
 ASTRO_COPIES = 1
 BACKENDS = ("nengo", "nengo-loihi")
+#: Input axons the cue takes on the neuron block (one host neuron).
+CUE_AXONS = 1
+
+
+def neuron_input_axons(n_units: int, astro_copies: int, astrocytes: bool = True) -> int:
+    """Return the neuron block's input axons (2N, 2N per astrocyte copy, the cue)."""
+    return 2 * n_units * (1 + (astro_copies if astrocytes else 0)) + CUE_AXONS
+
+
+def max_units(chip: ChipConfig, astro_copies: int = ASTRO_COPIES) -> int:
+    """Return the largest N whose neuron block fits the input axons of one core.
+
+    nengo-loihi splits a population over cores by compartments, but every
+    piece keeps one input axon per presynaptic neuron, so the axon count
+    does not shrink with the split.
+    """
+    return (chip.core.input_axons - CUE_AXONS) // (2 * (1 + astro_copies))
 
 
 @dataclasses.dataclass
@@ -130,6 +147,19 @@ def build_network(
         decays.append(
             decay_from_tau(params.tau_a, dt, chip, name="astrocyte synapse (tau_a)")
         )
+    copies = ASTRO_COPIES if astro_copies is None else astro_copies
+    if copies < 1:
+        raise ValidationError(f"astro_copies is {copies}; it must be at least 1")
+    axons = neuron_input_axons(n, copies, astrocytes)
+    if axons > chip.core.input_axons:
+        raise CapacityError(
+            f"N = {n} units with {copies if astrocytes else 0} astrocyte "
+            f"pair(s) per unit need {axons} input axons on the neuron block "
+            f"(2N recurrent + 2N per astrocyte copy + {CUE_AXONS} cue), above the "
+            f"{chip.core.input_axons} of one {chip.name} core; use at most "
+            f"N = {max_units(chip, copies)} with {copies} astrocyte copy(ies) or "
+            "fewer copies"
+        )
     j_ast = params.gain * (j_a if mask is None else j_a * mask)
     cue_time = params.cue_steps * dt
 
@@ -165,7 +195,6 @@ def build_network(
         )
         trace_probe = None
         if astrocytes:
-            copies = ASTRO_COPIES if astro_copies is None else astro_copies
             astro_in, astro_out = _astro_transforms(
                 params.beta * j_ast, astro_rate, copies
             )
@@ -249,9 +278,15 @@ def run_nengo(
         # so the report) instead of the terminal
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            sim = nengo_loihi.Simulator(
-                model.network, dt=dt, seed=seed, target="sim", progress_bar=False
-            )
+            try:
+                sim = nengo_loihi.Simulator(
+                    model.network, dt=dt, seed=seed, target="sim", progress_bar=False
+                )
+            except nengo.exceptions.BuildError as exc:
+                raise CapacityError(
+                    f"nengo-loihi cannot map the N = {model.n_units} network: {exc}; "
+                    "use fewer units or astrocyte copies"
+                ) from exc
         build_warnings = sorted({str(w.message) for w in caught})
     with sim, warnings.catch_warnings():
         # nengo-loihi 1.1's emulator casts an array holding NaN at start-up; the
