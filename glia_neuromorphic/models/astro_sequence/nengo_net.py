@@ -57,9 +57,9 @@ BACKENDS = ("nengo", "nengo-loihi")
 CUE_AXONS = 1
 
 
-def neuron_input_axons(n_units: int, astro_copies: int, astrocytes: bool = True) -> int:
+def neuron_input_axons(n_units: int, astro_copies: int) -> int:
     """Return the neuron block's input axons (2N, 2N per astrocyte copy, the cue)."""
-    return 2 * n_units * (1 + (astro_copies if astrocytes else 0)) + CUE_AXONS
+    return 2 * n_units * (1 + astro_copies) + CUE_AXONS
 
 
 def max_units(chip: ChipConfig, astro_copies: int = ASTRO_COPIES) -> int:
@@ -150,15 +150,15 @@ def build_network(
     copies = ASTRO_COPIES if astro_copies is None else astro_copies
     if copies < 1:
         raise ValidationError(f"astro_copies is {copies}; it must be at least 1")
-    axons = neuron_input_axons(n, copies, astrocytes)
+    pairs = copies if astrocytes else 0
+    axons = neuron_input_axons(n, pairs)
     if axons > chip.core.input_axons:
         raise CapacityError(
-            f"N = {n} units with {copies if astrocytes else 0} astrocyte "
-            f"pair(s) per unit need {axons} input axons on the neuron block "
-            f"(2N recurrent + 2N per astrocyte copy + {CUE_AXONS} cue), above the "
-            f"{chip.core.input_axons} of one {chip.name} core; use at most "
-            f"N = {max_units(chip, copies)} with {copies} astrocyte copy(ies) or "
-            "fewer copies"
+            f"N = {n} units with {pairs} astrocyte pair(s) per unit need {axons} "
+            f"input axons on the neuron block (2N recurrent + 2N per astrocyte "
+            f"copy + {CUE_AXONS} cue), above the {chip.core.input_axons} of one "
+            f"{chip.name} core; use at most N = {max_units(chip, pairs)} with "
+            f"{pairs} astrocyte copies, or fewer copies"
         )
     j_ast = params.gain * (j_a if mask is None else j_a * mask)
     cue_time = params.cue_steps * dt
@@ -166,10 +166,10 @@ def build_network(
     net = nengo.Network(label="astro-sequence", seed=seed)
     nengo_loihi.add_params(net)
     with net:
-        # one host neuron carries the cue pulse for every unit: a drive of
-        # 1/dt makes it fire every other step, and the transform spreads its
+        # One host neuron carries the cue pulse for every unit. A drive of
+        # 1/dt makes it fire every other step. The transform spreads its
         # spikes over the on/off neurons with the sign of the cue, so the cue
-        # takes one input axon on the chip instead of 2N
+        # takes one input axon on the chip instead of 2N.
         def cue_input(t):
             return 1.0 / dt if t <= cue_time + 0.5 * dt else 0.0
 
