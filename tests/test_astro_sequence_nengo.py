@@ -145,3 +145,39 @@ def test_astro_copies_must_be_positive(digits):
     _, j_s, j_a, cue = digits
     with pytest.raises(ValidationError, match="astro_copies is 0"):
         build_network(AstroParams(), j_s, j_a, cue, load_chip("loihi1"), astro_copies=0)
+
+
+def test_cue_takes_one_input_axon_on_the_chip():
+    import nengo_loihi
+
+    from glia_neuromorphic.models.astro_sequence.nengo_net import (
+        build_network,
+        neuron_input_axons,
+    )
+
+    n = 16
+    patterns = np.where(np.random.default_rng(0).random((3, n)) < 0.5, -1.0, 1.0)
+    j_s, j_a = sequence_weights(patterns, cyclic=False, pseudo_inverse=False)
+    model = build_network(AstroParams(), j_s, j_a, patterns[0], load_chip("loihi1"))
+    with nengo_loihi.Simulator(
+        model.network, dt=model.params.dt, target="sim", progress_bar=False
+    ) as sim:
+        axons = {b.label: sum(s.n_axons for s in b.synapses) for b in sim.model.blocks}
+    neuron_axons = [a for label, a in axons.items() if "'neurons'" in label]
+    assert neuron_axons == [neuron_input_axons(n, 1)] == [4 * n + 1]
+
+
+def test_too_many_units_for_one_core_raise_capacity_error():
+    from glia_neuromorphic.errors import CapacityError
+    from glia_neuromorphic.models.astro_sequence.nengo_net import (
+        build_network,
+        max_units,
+    )
+
+    chip = load_chip("loihi1")
+    n = max_units(chip) + 1
+    assert n - 1 == (chip.core.input_axons - 1) // 4
+    patterns = np.where(np.random.default_rng(0).random((2, n)) < 0.5, -1.0, 1.0)
+    j_s, j_a = sequence_weights(patterns, cyclic=False, pseudo_inverse=False)
+    with pytest.raises(CapacityError, match=f"{4 * n + 1} input axons.*N = {n - 1}"):
+        build_network(AstroParams(), j_s, j_a, patterns[0], chip)

@@ -7,7 +7,7 @@ trace, and its spike rate is proportional to that trace. The spikes reach
 the Hopfield neurons through the same fast synapse ``tau_n`` as ``J_s``, so
 every compartment has a single current time constant::
 
-    cue(2N, host) --Lowpass(tau_n): beta-------------> neurons(2N)
+    cue(1, host) --Lowpass(tau_n): beta * [p, -p]-----> neurons(2N)
     neurons(2N) --Lowpass(tau_n): beta * J_s---------> neurons(2N)
     neurons(2N) --Lowpass(tau_a): +-r_a--------------> astrocytes(2N)
     astrocytes(2N) --Lowpass(tau_n): beta*gain*J_a/r_a--> neurons(2N)
@@ -18,11 +18,13 @@ what nengo-loihi puts on the chip). A neuron fires about ``J * dt`` spikes per
 step (saturating at 1). A unit's output ``s_i`` is on minus off spikes per
 step, which makes it a staircase version of ``clip(beta * h_i, -1, 1)``. The
 astrocyte pair of unit ``j`` fires about ``r_a * c_j`` spikes per step,
-``c_j`` being ``s_j`` low-passed with ``tau_a``. The cue is a host-side
-population that fires every other step for the first ``cue_steps`` steps (a
-drive of 1 per step exceeds the threshold of 1 only on the second step).
-nengo-loihi sends these spikes to the chip unchanged, so both simulators see
-the same cue.
+``c_j`` being ``s_j`` low-passed with ``tau_a``. The cue is a single
+host-side neuron that fires every other step for the first ``cue_steps``
+steps (a drive of 1 per step exceeds the threshold of 1 only on the second
+step); the transform ``beta * [p, -p]`` (``p`` the sign of the cue pattern)
+sends each of its spikes to every unit. nengo-loihi forwards host spikes to
+the chip unchanged, so both simulators see the same cue, and the cue costs
+one input axon on the neuron block whatever N is.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ import warnings
 
 import numpy as np
 
-from glia_neuromorphic.errors import BackendError, ValidationError
+from glia_neuromorphic.errors import BackendError, CapacityError, ValidationError
 from glia_neuromorphic.hwconfig import ChipConfig
 from glia_neuromorphic.models.astro_sequence.network import pair_matrix
 from glia_neuromorphic.models.astro_sequence.params import AstroParams
@@ -51,6 +53,23 @@ ASTRO_RATE = 0.2
 #: Astrocyte neuron pairs per unit (``build_network``'s default).
 ASTRO_COPIES = 1
 BACKENDS = ("nengo", "nengo-loihi")
+#: Input axons the cue takes on the neuron block (one host neuron).
+CUE_AXONS = 1
+
+
+def neuron_input_axons(n_units: int, astro_copies: int) -> int:
+    """Return the neuron block's input axons (2N, 2N per astrocyte copy, the cue)."""
+    return 2 * n_units * (1 + astro_copies) + CUE_AXONS
+
+
+def max_units(chip: ChipConfig, astro_copies: int = ASTRO_COPIES) -> int:
+    """Return the largest N whose neuron block fits the input axons of one core.
+
+    nengo-loihi splits a population over cores by compartments, but every
+    piece keeps one input axon per presynaptic neuron, so the axon count
+    does not shrink with the split.
+    """
+    return (chip.core.input_axons - CUE_AXONS) // (2 * (1 + astro_copies))
 
 
 @dataclasses.dataclass
@@ -128,29 +147,44 @@ def build_network(
         decays.append(
             decay_from_tau(params.tau_a, dt, chip, name="astrocyte synapse (tau_a)")
         )
+    copies = ASTRO_COPIES if astro_copies is None else astro_copies
+    if copies < 1:
+        raise ValidationError(f"astro_copies is {copies}; it must be at least 1")
+    pairs = copies if astrocytes else 0
+    axons = neuron_input_axons(n, pairs)
+    if axons > chip.core.input_axons:
+        raise CapacityError(
+            f"N = {n} units with {pairs} astrocyte pair(s) per unit need {axons} "
+            f"input axons on the neuron block (2N recurrent + 2N per astrocyte "
+            f"copy + {CUE_AXONS} cue), above the {chip.core.input_axons} of one "
+            f"{chip.name} core; use at most N = {max_units(chip, pairs)} with "
+            f"{pairs} astrocyte copies, or fewer copies"
+        )
     j_ast = params.gain * (j_a if mask is None else j_a * mask)
     cue_time = params.cue_steps * dt
 
     net = nengo.Network(label="astro-sequence", seed=seed)
     nengo_loihi.add_params(net)
     with net:
-        # a drive of 1/dt makes each cue neuron fire every other step
-        cue_on = np.concatenate([cue > 0, cue < 0]).astype(float) / dt
-
+        # One host neuron carries the cue pulse for every unit. A drive of
+        # 1/dt makes it fire every other step. The transform spreads its
+        # spikes over the on/off neurons with the sign of the cue, so the cue
+        # takes one input axon on the chip instead of 2N.
         def cue_input(t):
-            return cue_on if t <= cue_time + 0.5 * dt else np.zeros(2 * n)
+            return 1.0 / dt if t <= cue_time + 0.5 * dt else 0.0
 
         stimulus = nengo.Node(cue_input, label="cue input")
-        cue_pop = _population(nengo, 2 * n, "cue")
+        cue_pop = _population(nengo, 1, "cue")
         net.config[cue_pop].on_chip = False
         nengo.Connection(stimulus, cue_pop.neurons, synapse=None)
 
         neurons = _population(nengo, 2 * n, "neurons")
         synapse_n = nengo.Lowpass(params.tau_n)
+        cue_sign = np.sign(cue).astype(float)
         nengo.Connection(
             cue_pop.neurons,
             neurons.neurons,
-            transform=pair_matrix(params.beta * np.eye(n)),
+            transform=params.beta * np.concatenate([cue_sign, -cue_sign])[:, None],
             synapse=synapse_n,
         )
         nengo.Connection(
@@ -161,7 +195,6 @@ def build_network(
         )
         trace_probe = None
         if astrocytes:
-            copies = ASTRO_COPIES if astro_copies is None else astro_copies
             astro_in, astro_out = _astro_transforms(
                 params.beta * j_ast, astro_rate, copies
             )
@@ -245,9 +278,15 @@ def run_nengo(
         # so the report) instead of the terminal
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            sim = nengo_loihi.Simulator(
-                model.network, dt=dt, seed=seed, target="sim", progress_bar=False
-            )
+            try:
+                sim = nengo_loihi.Simulator(
+                    model.network, dt=dt, seed=seed, target="sim", progress_bar=False
+                )
+            except nengo.exceptions.BuildError as exc:
+                raise CapacityError(
+                    f"nengo-loihi cannot map the N = {model.n_units} network: {exc}; "
+                    "use fewer units or astrocyte copies"
+                ) from exc
         build_warnings = sorted({str(w.message) for w in caught})
     with sim, warnings.catch_warnings():
         # nengo-loihi 1.1's emulator casts an array holding NaN at start-up; the

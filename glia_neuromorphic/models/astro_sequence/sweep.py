@@ -271,7 +271,14 @@ def run_cases(
     if scheduler == "dask":
         return _run_dask(cases, workers, progress, description)
     if scheduler == "serial" or workers == 1:
-        return [run_case(c) for c in _bar(cases, progress, description)]
+        bar = _bar(cases, progress, description)
+        try:
+            return [run_case(c) for c in bar]
+        finally:
+            # a failed case leaves rich's generator open; closing it here stops
+            # the live display before the error reaches the user
+            if hasattr(bar, "close"):
+                bar.close()
     if scheduler != "processes":
         raise ValidationError(
             f"unknown scheduler {scheduler!r}; use 'processes', 'dask' or 'serial'"
