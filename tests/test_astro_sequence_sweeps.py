@@ -7,7 +7,7 @@ import pytest
 
 from glia_neuromorphic.errors import BackendError, ValidationError
 from glia_neuromorphic.models.astro_sequence import atrophy, scale, studies, timing
-from glia_neuromorphic.models.astro_sequence.sweep import (
+from glia_neuromorphic.models.astro_sequence.cases import (
     Case,
     atrophy_mask,
     critical_fraction,
@@ -166,9 +166,9 @@ def test_study_report_written(tmp_path):
 
 def test_design_converts_to_chip_program(tmp_path):
     from glia_neuromorphic.hwconfig import load_chip
+    from glia_neuromorphic.models.astro_sequence.cases import memories
     from glia_neuromorphic.models.astro_sequence.network import design
     from glia_neuromorphic.models.astro_sequence.program import to_program
-    from glia_neuromorphic.models.astro_sequence.sweep import memories
     from glia_neuromorphic.program import ChipProgram
 
     case = Case("lava-fixed", n_units=64, n_patterns=4)
@@ -258,10 +258,10 @@ def test_nengo_loihi_fixed_timing_n256():
 def test_emulator_matches_lava_fixed_bit_exact():
     from glia_neuromorphic.emulator.engine import emulate
     from glia_neuromorphic.hwconfig import load_chip
+    from glia_neuromorphic.models.astro_sequence.cases import memories
     from glia_neuromorphic.models.astro_sequence.lava_graph import run_lava
     from glia_neuromorphic.models.astro_sequence.network import design
     from glia_neuromorphic.models.astro_sequence.program import to_program
-    from glia_neuromorphic.models.astro_sequence.sweep import memories
 
     case = Case("emulator", memories="digits", n_units=64, gain=1.5, tau_a=0.512)
     _, j_s, j_a, cue, _ = memories(case)
@@ -322,10 +322,10 @@ def test_emulator_timing_n1000_matches_lava_float():
 def test_emulator_matches_lava_fixed_bit_exact_n1000():
     from glia_neuromorphic.emulator.engine import emulate
     from glia_neuromorphic.hwconfig import load_chip
+    from glia_neuromorphic.models.astro_sequence.cases import memories
     from glia_neuromorphic.models.astro_sequence.lava_graph import run_lava
     from glia_neuromorphic.models.astro_sequence.network import design
     from glia_neuromorphic.models.astro_sequence.program import to_program
-    from glia_neuromorphic.models.astro_sequence.sweep import memories
 
     case = Case("emulator", n_units=1000, n_patterns=4, gain=1.5, tau_a=0.256)
     _, j_s, j_a, cue, _ = memories(case)
@@ -334,3 +334,16 @@ def test_emulator_matches_lava_fixed_bit_exact_n1000():
     lava = run_lava(d, "fixed", 300)["neurons.spikes"]
     assert emulated.sum() > 0
     np.testing.assert_array_equal(emulated.astype(int), lava.astype(int))
+
+
+def test_model_entry_points_stay_callable_after_every_submodule_loads():
+    """Loading a submodule must not replace the package's build/sweep/verify."""
+    import importlib
+    import pkgutil
+
+    import glia_neuromorphic.models.astro_sequence as package
+
+    for info in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{info.name}")
+    for name in ("build", "sweep", "verify"):
+        assert callable(getattr(package, name)), name

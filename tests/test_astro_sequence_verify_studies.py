@@ -7,7 +7,7 @@ import pytest
 
 from glia_neuromorphic.errors import ValidationError
 from glia_neuromorphic.models.astro_sequence import studies, verify_studies
-from glia_neuromorphic.models.astro_sequence.sweep import Case, run_cases
+from glia_neuromorphic.models.astro_sequence.cases import Case, run_cases
 from glia_neuromorphic.models.astro_sequence.verify import Check
 from glia_neuromorphic.models.astro_sequence.verify_studies import StudyPlan
 
@@ -32,9 +32,9 @@ def test_recorder_matches_lava_monitor(tmp_path, precision):
     from lava.proc.monitor.process import Monitor
 
     from glia_neuromorphic.hwconfig import load_chip
+    from glia_neuromorphic.models.astro_sequence.cases import memories
     from glia_neuromorphic.models.astro_sequence.lava_graph import build_graph
     from glia_neuromorphic.models.astro_sequence.network import design
-    from glia_neuromorphic.models.astro_sequence.sweep import memories
     from glia_neuromorphic.processes.recorder import Recorder
 
     case = Case("lava-float", n_units=64, n_patterns=4, gain=2.0, tau_a=0.256)

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from glia_neuromorphic.models.astro_sequence.sweep import Case, critical_fraction
+from glia_neuromorphic.models.astro_sequence.cases import Case, critical_fraction
 
 #: Largest difference of critical fractions, fixed point vs float.
 FC_TOLERANCE = 0.1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from glia_neuromorphic.models.astro_sequence.sweep import Case
+from glia_neuromorphic.models.astro_sequence.cases import Case
 
 SIZES = (64, 128, 256, 512, 1024)
 PATTERN_COUNTS = (2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128)

@@ -10,7 +10,7 @@ from typing import Any
 from glia_neuromorphic.errors import ValidationError
 from glia_neuromorphic.fileset import write_file_set
 from glia_neuromorphic.models.astro_sequence import atrophy, scale, timing
-from glia_neuromorphic.models.astro_sequence.sweep import Case, run_cases
+from glia_neuromorphic.models.astro_sequence.cases import Case, run_cases
 
 STUDIES = ("timing", "atrophy", "scale")
 #: Float and fixed-point backend of each target, for the comparisons.

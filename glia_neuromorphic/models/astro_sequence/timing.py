@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from glia_neuromorphic.models.astro_sequence.sweep import Case, mean_field_period
+from glia_neuromorphic.models.astro_sequence.cases import Case, mean_field_period
 
 #: 4.096 s / delta for delta = 16, 10, 8, 7, 6, rounded to within 0.01 %.
 TAUS = (0.256, 0.4096, 0.512, 0.5851, 0.6827)

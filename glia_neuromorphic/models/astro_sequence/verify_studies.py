@@ -33,11 +33,11 @@ import numpy as np
 
 from glia_neuromorphic.errors import ValidationError
 from glia_neuromorphic.models.astro_sequence import atrophy, timing
+from glia_neuromorphic.models.astro_sequence.cases import run_cases
 from glia_neuromorphic.models.astro_sequence.studies import LABELS
 from glia_neuromorphic.models.astro_sequence.studies import (
     summarize as summarize_study,
 )
-from glia_neuromorphic.models.astro_sequence.sweep import run_cases
 
 SIZES = ("compact", "large", "none")
 #: Astrocyte pairs per unit in the Loihi 1 timing study. With one pair the
