@@ -31,8 +31,8 @@ RESOURCES_FILE = "resources.json"
 class CompileResult:
     """A compiled program with its quantization and resource reports.
 
-    ``reports`` holds a model's own JSON reports (name -> JSON-ready dict,
-    written as ``<name>.json``) and ``notes`` the lines it wants printed.
+    ``reports`` contains a model's own JSON reports (name -> JSON-ready dict,
+    written as ``<name>.json``) and ``notes`` the lines to print.
     """
 
     program: ChipProgram

@@ -2,6 +2,13 @@
 
 import os
 
+# Lava's message infrastructure calls multiprocessing.set_start_method("fork")
+# when it is imported, and that call fails once any start method is fixed.
+# Importing it before any test runs keeps later Lava imports from depending on
+# test order.
+# NOTE: a program that fixes the start method before it first imports Lava
+# gets the same "context has already been set" error from Lava itself.
+import lava.magma.runtime.message_infrastructure.multiprocessing  # noqa: F401
 import pytest
 
 

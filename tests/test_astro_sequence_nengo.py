@@ -167,7 +167,7 @@ def test_cue_takes_one_input_axon_on_the_chip():
     assert neuron_axons == [neuron_input_axons(n, 1)] == [4 * n + 1]
 
 
-def test_too_many_units_for_one_core_raise_capacity_error():
+def test_units_over_core_axons_rejected():
     from glia_neuromorphic.errors import CapacityError
     from glia_neuromorphic.models.astro_sequence.nengo_net import (
         build_network,

@@ -47,7 +47,8 @@ def test_sweep_out_is_a_file(tmp_path, capsys):
     out.write_text("keep")
     code, _, err = run(["sweep", "astro-sequence", "--out", str(out)], capsys)
     assert code == 3
-    assert "error: --out is" in err and "is a file; give a directory path" in err
+    assert "error: --out is" in err
+    assert "is a file; give a directory path" in err
     assert out.read_text() == "keep"
 
 
@@ -192,7 +193,8 @@ def test_glia_report_renders_contracting_rnn_report(tmp_path, capsys):
     first = (tmp_path / "report.html").read_text()
     (tmp_path / "report.html").unlink()
     code, out, _ = run(["report", str(tmp_path)], capsys)
-    assert code == 0 and "report.html" in out
+    assert code == 0
+    assert "report.html" in out
     assert (tmp_path / "report.html").read_text() == first
 
     (tmp_path / "convergence.png").unlink()

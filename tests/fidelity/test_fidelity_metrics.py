@@ -178,7 +178,7 @@ def test_compare_bit_exact_counts_steps_of_first_run():
     assert metrics.compare_bit_exact(a, b) is None
 
 
-def test_compare_bit_exact_rejects_probe_missing_from_one_run():
+def test_bit_exact_missing_probe_rejected():
     spikes = _raster(10, 2, [(3, 0)])
     a = _run({"n.spikes": spikes, "n.v": np.zeros((10, 2))}, backend="emulator")
     b = _run({"n.spikes": spikes.copy()}, backend="lava")

@@ -1,6 +1,6 @@
 """Chip program of the spiking contracting assembly and its run on the emulator.
 
-The program holds the same integers as the fixed-point Lava graph of
+The program contains the same integers as the fixed-point Lava graph of
 ``spiking.run_lava``: one compartment group with a network copy per sequence
 (``batch * n_neurons`` compartments), one block-diagonal synapse group, and a
 bias schedule that switches the drive of every copy at the start of each

@@ -30,8 +30,9 @@ class _RecorderModel(PyLoihiProcessModel):
         row = self.time_step - 1
         if row >= self._steps:
             raise BackendError(
-                f"Recorder {self._path} holds {self._steps} steps; the graph ran "
-                f"step {self.time_step}. Create it with more steps."
+                f"Recorder {self._path} has room for {self._steps} steps, but "
+                f"the graph ran step {self.time_step}; create the Recorder with "
+                "more steps."
             )
         self._rows[row] = values
 
