@@ -15,7 +15,7 @@ from glia_neuromorphic.emulator.groups import (
     SourceState,
     make_arithmetic,
 )
-from glia_neuromorphic.emulator.synapses import EmulatedSynapses
+from glia_neuromorphic.emulator.synapses import EmulatedSynapses, FusedSynapses
 from glia_neuromorphic.errors import BackendError, ValidationError
 from glia_neuromorphic.hwconfig import ChipConfig, Target, load_target
 from glia_neuromorphic.program import (
@@ -119,6 +119,7 @@ class Emulator:
         self.schedules = list(program.of_kind(BiasSchedule))
         self._check_probes(program)
         self._build_input_rings()
+        self._fuse_synapses()
         self.t = 0
         self._program_hash: str | None = None
 
@@ -182,10 +183,28 @@ class Emulator:
             slot = self.t % ring.shape[0]
             state.update(ring[slot], self.t)
             ring[slot] = 0
-        for syn in self.synapses:
+        for syn in self.unfused:
             ring = self.rings[syn.post]
             for delay, total in syn.contributions(self.states[syn.pre].output):
                 ring[(self.t + 1 + delay) % ring.shape[0]] += total
+        if self.fused is not None:
+            outputs = [self.states[name].output for name in self.fused.pre_names]
+            for delay, post, total in self.fused.contributions(outputs):
+                ring = self.rings[post]
+                ring[(self.t + 1 + delay) % ring.shape[0]] += total
+
+    def _fuse_synapses(self) -> None:
+        """Merge binary nengo-loihi synapse groups into one gather per step."""
+        self.fused: FusedSynapses | None = None
+        self.unfused = list(self.synapses)
+        if self.chip.reference != "nengo-loihi":
+            return
+        binary = [s for s in self.synapses if not s.graded]
+        if len(binary) < 2:
+            return
+        sizes = {name: state.n for name, state in self.states.items()}
+        self.fused = FusedSynapses(binary, sizes)
+        self.unfused = [s for s in self.synapses if s.graded]
 
     def _apply_schedule(self, schedule: BiasSchedule) -> None:
         """Switch to the row that starts at this step (at step 1: any earlier one)."""

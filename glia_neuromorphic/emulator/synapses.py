@@ -256,3 +256,90 @@ class EmulatedSynapses:
                 total = shift(total, self.weight_exp)
             result.append((piece.delay, total))
         return result
+
+
+class FusedSynapses:
+    """Binary nengo-loihi synapse groups merged into one matrix per delay.
+
+    In nengo-loihi's arithmetic each weight already carries its exponent and
+    the activation shift, so the input of a compartment is a plain integer
+    sum of the weight rows of the units that spiked. Summing every group at
+    once therefore gives the same integers as summing group by group, with
+    one gather per step instead of one per group. nengo-loihi splits a
+    population into many blocks and connects every pair of pieces, so a
+    network of a few thousand neurons can hold thousands of synapse groups.
+
+    Parameters
+    ----------
+    synapses : list of EmulatedSynapses
+        Binary groups prepared in nengo-loihi mode.
+    sizes : dict
+        Group name -> number of units, for every pre and post group.
+    """
+
+    def __init__(self, synapses: list[EmulatedSynapses], sizes: dict[str, int]):
+        if any(s.lava or s.graded for s in synapses):
+            raise BackendError(
+                "only binary synapse groups in nengo-loihi arithmetic can be fused"
+            )
+        self.pre_names = list(dict.fromkeys(s.pre for s in synapses))
+        self.post_names = list(dict.fromkeys(s.post for s in synapses))
+
+        pre_offset = _offsets(self.pre_names, sizes)
+        post_offset = _offsets(self.post_names, sizes)
+        self.post_slices = {
+            name: slice(post_offset[name], post_offset[name] + sizes[name])
+            for name in self.post_names
+        }
+        self.n_post = sum(sizes[name] for name in self.post_names)
+        n_pre = sum(sizes[name] for name in self.pre_names)
+
+        entries: dict[int, list[tuple[np.ndarray, ...]]] = {}
+        for syn in synapses:
+            for piece in syn.slices:
+                coo = scipy.sparse.coo_matrix(
+                    piece.csr if piece.csr is not None else piece.dense
+                )
+                entries.setdefault(piece.delay, []).append(
+                    (
+                        coo.row + pre_offset[syn.pre],
+                        coo.col + post_offset[syn.post],
+                        coo.data.astype(np.int64),
+                    )
+                )
+
+        self.slices = []
+        for delay, parts in sorted(entries.items()):
+            rows, cols, data = (np.concatenate(x) for x in zip(*parts, strict=True))
+            # duplicate (pre, post) pairs from different groups add up, as
+            # their charges would in the accumulator
+            post_pre = scipy.sparse.coo_matrix(
+                (data, (cols, rows)), shape=(self.n_post, n_pre)
+            ).tocsr()
+            self.slices.append(_make_slice(delay, post_pre))
+        self.max_delay = max((s.delay for s in self.slices), default=0)
+
+    def contributions(self, outputs: list[np.ndarray]):
+        """Return ``(delay, post name, input)`` triples for this step's spikes.
+
+        ``outputs`` contains the spike vector of every pre group, in the
+        order of ``pre_names``.
+        """
+        active = np.flatnonzero(np.concatenate(outputs))
+        if active.size == 0:
+            return []
+        result = []
+        for piece in self.slices:
+            total = np.zeros(self.n_post, dtype=np.int64)
+            piece.accumulate(active, None, total)
+            for name, part in self.post_slices.items():
+                result.append((piece.delay, name, total[part]))
+        return result
+
+
+def _offsets(names: list[str], sizes: dict[str, int]) -> dict[str, int]:
+    offsets, start = {}, 0
+    for name in names:
+        offsets[name] = start
+        start += sizes[name]
+    return offsets
