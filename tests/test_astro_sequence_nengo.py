@@ -138,6 +138,106 @@ def test_astro_copies_keep_mean_drive(digits):
     np.testing.assert_allclose(current[64:], -drive @ c, atol=1e-9)
 
 
+def test_unit_rate_spread_keeps_mean_drive(digits):
+    from glia_neuromorphic.models.astro_sequence.nengo_net import (
+        UNIT_RATE_SPREAD,
+        _astro_transforms,
+    )
+
+    _, _, j_a, _ = digits
+    drive = 30 * 1.5 * j_a
+    astro_in, astro_out = _astro_transforms(drive, 0.2, 1, seed=3)
+    rates = np.diag(astro_in[:64, :64]) / 0.2
+    # every unit gets its own rate, evenly spread and in a seeded order
+    np.testing.assert_allclose(
+        np.sort(rates), 1 + np.linspace(-UNIT_RATE_SPREAD, UNIT_RATE_SPREAD, 64)
+    )
+    assert not np.all(np.diff(rates) > 0)
+    again, _ = _astro_transforms(drive, 0.2, 1, seed=3)
+    np.testing.assert_array_equal(again, astro_in)
+    c = np.linspace(-1, 1, 64)
+    activity = np.concatenate([np.maximum(c, 0), np.maximum(-c, 0)])
+    current = astro_out @ np.maximum(astro_in @ activity, 0)
+    np.testing.assert_allclose(current[:64], drive @ c, atol=1e-9)
+
+
+def test_cue_weight_headroom_and_grid():
+    from glia_neuromorphic.models.astro_sequence.nengo_net import (
+        CUE_WEIGHT,
+        cue_weight,
+    )
+
+    chip = load_chip("loihi1")
+    for gain in (1.5, 2.0, 3.0):
+        params = AstroParams(gain=gain)
+        unit = params.beta / 1000
+        w = cue_weight(params, chip, unit)
+        w_scale = (2**chip.synapse.weight_mant_bits - 1) / w
+        # the recurrent step is a whole number of weight steps
+        assert unit * w_scale == pytest.approx(round(unit * w_scale), abs=1e-9)
+        assert round(unit * w_scale) >= 2
+        # threshold of a neuron times the peak drive stays in the u register
+        vth = (params.tau_n / params.dt) * 2**chip.neuron.act_shift * w_scale
+        assert vth * params.beta * (1 + gain) < 2 ** (chip.neuron.u_bits - 1)
+    # the cue keeps the rate model's drive when larger weights set the scale
+    assert cue_weight(AstroParams(), chip, None, other_max=50.0) == 30.0
+    assert cue_weight(AstroParams(), chip, None, other_max=10.0) == 10.0
+    # and never falls below the weight that makes a cued neuron fire every step
+    assert cue_weight(AstroParams(), chip, 30 / 16) >= CUE_WEIGHT
+
+
+def _wrapped(counters):
+    """Return the registers that wrapped (v clipping at vmin = 0 is by design)."""
+    return {
+        key: entry["count"]
+        for key, entry in counters.items()
+        if entry.get("policy") == "wrap" and entry["count"]
+    }
+
+
+def test_emulator_runs_the_loihi1_net_spike_for_spike(digits):
+    """The Nengo network as a chip program equals nengo-loihi's emulator."""
+    from glia_neuromorphic.models.astro_sequence.nengo_net import (
+        build_network,
+        run_emulator,
+        run_nengo,
+    )
+
+    _, j_s, j_a, cue = digits
+    params = AstroParams(gain=1.5, tau_a=0.256)
+    model = build_network(
+        params, j_s, j_a, cue, load_chip("loihi1"), probe_trace=True, seed=2
+    )
+    reference = run_nengo(model, "nengo-loihi", steps=400, seed=2)
+    emulated = run_emulator(model, steps=400, seed=2)
+    assert emulated.seed == 2
+    for key in ("neurons.spikes", "astrocytes.spikes"):
+        assert emulated[key].shape == reference[key].shape
+        assert reference[key].sum() > 0
+        np.testing.assert_array_equal(emulated[key], reference[key])
+    assert not _wrapped(emulated.counters)
+
+
+@pytest.mark.slow
+def test_loihi1_net_n1000_exact_without_wrap():
+    from glia_neuromorphic.models.astro_sequence import cases
+    from glia_neuromorphic.models.astro_sequence.nengo_net import (
+        build_network,
+        run_emulator,
+        run_nengo,
+    )
+
+    case = cases.Case("emulator-loihi1", n_units=1000, gain=3.0, tau_a=0.256)
+    patterns, j_s, j_a, cue, _ = cases.memories(case)
+    model = build_network(case.params, j_s, j_a, cue, load_chip("loihi1"))
+    emulated = run_emulator(model, steps=600)
+    assert not _wrapped(emulated.counters)
+    reference = run_nengo(model, "nengo-loihi", steps=120)
+    np.testing.assert_array_equal(
+        emulated["neurons.spikes"][:120], reference["neurons.spikes"]
+    )
+
+
 def test_astro_copies_must_be_positive(digits):
     from glia_neuromorphic.errors import ValidationError
     from glia_neuromorphic.models.astro_sequence.nengo_net import build_network

@@ -78,7 +78,9 @@ def test_plan_sizes():
     assert len(compact.timing_taus) >= 3
     assert large.timing_gains == (1.5, 2.0, 3.0)
     assert large.timing_seeds > 1
-    assert verify_studies.plan_for("compact", "nengo-loihi").astro_copies > 1
+    assert verify_studies.plan_for("compact", "nengo-loihi").timing_units == 256
+    with pytest.raises(ValidationError, match="no studies for backend 'nengo'"):
+        verify_studies.plan_for("compact", "nengo")
     assert verify_studies.plan_for("none", "lava") is None
     assert verify_studies.plan_for(TINY, "lava") is TINY
     with pytest.raises(ValidationError, match="'huge'"):

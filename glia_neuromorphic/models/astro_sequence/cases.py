@@ -40,7 +40,8 @@ class Case:
     ----------
     backend : str
         Key of :data:`RUNNERS`: ``rate``, ``nengo``, ``nengo-loihi``,
-        ``lava-float``, ``lava-fixed`` or ``emulator``.
+        ``lava-float``, ``lava-fixed``, ``emulator`` (the Loihi 2 program) or
+        ``emulator-loihi1`` (the Nengo network as nengo-loihi discretizes it).
     memories : str
         ``"random"`` (independent patterns, Hebbian weights, open chain, clean
         cue) or ``"digits"`` (projected digit means, pseudo-inverse weights,
@@ -126,6 +127,7 @@ def _states_nengo(simulator):
         from glia_neuromorphic.hwconfig import load_chip
         from glia_neuromorphic.models.astro_sequence.nengo_net import (
             build_network,
+            run_emulator,
             run_nengo,
         )
 
@@ -139,7 +141,10 @@ def _states_nengo(simulator):
             astro_copies=case.astro_copies,
             seed=case.seed,
         )
-        spikes = run_nengo(model, simulator, case.steps, seed=case.seed)
+        if simulator == "emulator":
+            spikes = run_emulator(model, case.steps, seed=case.seed)
+        else:
+            spikes = run_nengo(model, simulator, case.steps, seed=case.seed)
         return analysis.unit_activity(spikes["neurons.spikes"], params.tau_n, params.dt)
 
     return run
@@ -178,6 +183,8 @@ RUNNERS: dict[str, Callable[..., np.ndarray]] = {
     "lava-fixed": _states_lava("fixed"),
     # the fixed-point Lava graph as a chip program on the bit-exact emulator
     "emulator": _states_emulator,
+    # the Nengo network as nengo-loihi discretizes it, on the bit-exact emulator
+    "emulator-loihi1": _states_nengo("emulator"),
 }
 
 

@@ -7,7 +7,7 @@ trace, and its spike rate is proportional to that trace. The spikes reach
 the Hopfield neurons through the same fast synapse ``tau_n`` as ``J_s``, so
 every compartment has a single current time constant::
 
-    cue(1, host) --Lowpass(tau_n): beta * [p, -p]-----> neurons(2N)
+    cue(1, host) --Lowpass(tau_n): w_cue * [p, -p]----> neurons(2N)
     neurons(2N) --Lowpass(tau_n): beta * J_s---------> neurons(2N)
     neurons(2N) --Lowpass(tau_a): +-r_a--------------> astrocytes(2N)
     astrocytes(2N) --Lowpass(tau_n): beta*gain*J_a/r_a--> neurons(2N)
@@ -17,19 +17,36 @@ clipped at 0 and reset to 0, at most one spike per step, the float model of
 what nengo-loihi puts on the chip). A neuron fires about ``J * dt`` spikes per
 step (saturating at 1). A unit's output ``s_i`` is on minus off spikes per
 step, which makes it a staircase version of ``clip(beta * h_i, -1, 1)``. The
-astrocyte pair of unit ``j`` fires about ``r_a * c_j`` spikes per step,
-``c_j`` being ``s_j`` low-passed with ``tau_a``. The cue is a single
-host-side neuron that fires every other step for the first ``cue_steps``
-steps (a drive of 1 per step exceeds the threshold of 1 only on the second
-step); the transform ``beta * [p, -p]`` (``p`` the sign of the cue pattern)
-sends each of its spikes to every unit. nengo-loihi forwards host spikes to
-the chip unchanged, so both simulators see the same cue, and the cue costs
-one input axon on the neuron block whatever N is.
+astrocyte pair of unit ``j`` fires about ``r_a * (1 + x_j) * c_j`` spikes per
+step, ``c_j`` being ``s_j`` low-passed with ``tau_a``; the unit factors
+``x_j`` (spread over +/-0.2 in a seeded order, divided out of the output
+weights) keep the pairs from firing in the same steps. The cue is a single
+host-side neuron that fires every step for the first ``cue_steps`` steps;
+the transform ``w_cue * [p, -p]`` (``p`` the sign of the cue pattern) sends
+each of its spikes to every unit, enough to make the cued neurons fire every
+step. nengo-loihi forwards host spikes to the chip unchanged, so both
+simulators see the same cue, and the cue costs one input axon on the neuron
+block whatever N is.
+
+The cue weight is ``beta``, the rate model's cue drive ``beta * I_ext``
+per step, while the astrocytic weights are larger (small N). In larger
+networks it would be the block's largest weight, and nengo-loihi, which puts
+every weight of a block on one grid of ``w_max / 255`` (``w_max`` the
+block's largest weight), would round most recurrent weights to zero: at
+N = 1000 the grid is 0.12 and ``beta / N`` is 0.03, and the fixed-point
+network fell into a mixture state. A weight near 1 makes the grid fine but
+the threshold so large that a neuron's current wraps at 24 bits.
+:func:`cue_weight` then takes the smallest weight that keeps the peak
+current in range, nudged so that ``beta / N`` is a whole number of grid
+steps. Any drive above 1 per step still makes the cued neurons fire every
+step, but such a cue no longer overrides recurrent input as the rate
+model's cue does.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 import warnings
 
@@ -50,6 +67,20 @@ from glia_neuromorphic.runs import RunResult
 #: (gain 1.5) 0.1 stalled after digit 5 and 0.5 stretched every dwell by
 #: about 20 %; 0.2 recalls the full cycle.
 ASTRO_RATE = 0.2
+#: Smallest charge per step the cue neuron adds to each on/off neuron. It
+#: fires every step, and a drive above 1 per step makes a neuron fire every
+#: step; :func:`cue_weight` raises it to leave headroom in the current.
+CUE_WEIGHT = 1.25
+#: Margin of the current register over the largest expected drive.
+CURRENT_HEADROOM = 1.25
+#: Half-width of the relative spread of astrocyte rates over units. Pairs
+#: with equal rates integrate equal traces and fire in the same step: a
+#: volley of N astrocyte spikes is five times the mean astrocytic drive at
+#: 0.2 spikes per step. It overflowed nengo-loihi's 22-bit input accumulator
+#: at N = 1000 and pushed units across the switching point early. A wider
+#: spread (0.3) broke the digit cycle at N = 64, because reset to zero bends
+#: each unit's rate differently.
+UNIT_RATE_SPREAD = 0.2
 #: Astrocyte neuron pairs per unit (``build_network``'s default).
 ASTRO_COPIES = 1
 BACKENDS = ("nengo", "nengo-loihi")
@@ -167,37 +198,43 @@ def build_network(
     nengo_loihi.add_params(net)
     with net:
         # One host neuron carries the cue pulse for every unit. A drive of
-        # 1/dt makes it fire every other step. The transform spreads its
-        # spikes over the on/off neurons with the sign of the cue, so the cue
-        # takes one input axon on the chip instead of 2N.
+        # 2/dt makes it fire every step (the threshold is 1 per step). The
+        # transform spreads its spikes over the on/off neurons with the sign
+        # of the cue, so the cue takes one input axon on the chip instead of 2N.
         def cue_input(t):
-            return 1.0 / dt if t <= cue_time + 0.5 * dt else 0.0
+            return 2.0 / dt if t <= cue_time + 0.5 * dt else 0.0
 
         stimulus = nengo.Node(cue_input, label="cue input")
         cue_pop = _population(nengo, 1, "cue")
         net.config[cue_pop].on_chip = False
         nengo.Connection(stimulus, cue_pop.neurons, synapse=None)
 
+        recurrent = pair_matrix(params.beta * j_s)
+        astro_in = astro_out = None
+        other_max = float(np.abs(recurrent).max(initial=0.0))
+        if astrocytes:
+            astro_in, astro_out = _astro_transforms(
+                params.beta * j_ast, astro_rate, copies, seed=seed
+            )
+            other_max = max(other_max, float(np.abs(astro_out).max(initial=0.0)))
+        w_cue = cue_weight(params, chip, _weight_unit(params.beta * j_s), other_max)
         neurons = _population(nengo, 2 * n, "neurons")
         synapse_n = nengo.Lowpass(params.tau_n)
         cue_sign = np.sign(cue).astype(float)
         nengo.Connection(
             cue_pop.neurons,
             neurons.neurons,
-            transform=params.beta * np.concatenate([cue_sign, -cue_sign])[:, None],
+            transform=w_cue * np.concatenate([cue_sign, -cue_sign])[:, None],
             synapse=synapse_n,
         )
         nengo.Connection(
             neurons.neurons,
             neurons.neurons,
-            transform=pair_matrix(params.beta * j_s),
+            transform=recurrent,
             synapse=synapse_n,
         )
         trace_probe = None
         if astrocytes:
-            astro_in, astro_out = _astro_transforms(
-                params.beta * j_ast, astro_rate, copies
-            )
             astro = _population(nengo, astro_in.shape[0], "astrocytes")
             nengo.Connection(
                 neurons.neurons,
@@ -219,25 +256,81 @@ def build_network(
     )
 
 
-def _astro_transforms(drive: np.ndarray, rate: float, copies: int):
+def _astro_transforms(
+    drive: np.ndarray, rate: float, copies: int, seed: int | None = None
+):
     """Return the (input, output) transforms of ``copies`` astrocyte pairs per unit.
 
-    Copy k of a unit's pair fires ``rate * (1 + spread_k) * c`` spikes per
-    step, with spreads symmetric about 0 so the copies drift out of phase
-    and their summed rate is ``copies * rate * c``. The output weights are
-    divided by ``copies``, which keeps the mean drive ``drive @ c`` and
+    Copy k of unit j's pair fires ``rate * (1 + spread_k) * (1 + x_j) * c_j``
+    spikes per step. The copy spreads are symmetric about 0, so the copies
+    drift out of phase. The unit factors ``x_j`` spread the units' rates
+    evenly over ``1 +/- UNIT_RATE_SPREAD``, in an order drawn from ``seed``
+    (no spread when ``seed`` is None). The output weights are divided by
+    ``copies * (1 + x_j)``, which keeps the mean drive ``drive @ c`` and
     divides the spike-count variance by about ``copies``.
     """
     if copies < 1:
         raise ValidationError(f"astro_copies is {copies}; it must be at least 1")
     n = drive.shape[0]
     spread = np.linspace(-0.2, 0.2, copies) if copies > 1 else np.zeros(1)
-    astro_in = np.vstack([pair_matrix(rate * (1 + x) * np.eye(n)) for x in spread])
-    out_one = pair_matrix(drive / (rate * copies))
+    unit = np.ones(n)
+    if seed is not None and n > 1:
+        levels = np.linspace(-UNIT_RATE_SPREAD, UNIT_RATE_SPREAD, n)
+        unit = 1.0 + np.random.default_rng([seed, 4099]).permutation(levels)
+    astro_in = np.vstack([pair_matrix(rate * (1 + x) * np.diag(unit)) for x in spread])
+    out_one = pair_matrix(drive / (rate * copies * unit[None, :]))
     astro_out = np.hstack([out_one] * copies)
     # rows of astro_in (and columns of astro_out) are copy 0's n on and n off
     # neurons, then copy 1's, and so on
     return astro_in, astro_out
+
+
+def cue_weight(
+    params: AstroParams,
+    chip: ChipConfig,
+    unit: float | None,
+    other_max: float = 0.0,
+) -> float:
+    """Return the cue's weight onto the neurons.
+
+    The cue drives a unit with ``beta`` per step, as the rate model's cue
+    does, unless that would make it the largest weight of the neuron block
+    (``other_max`` is the largest recurrent or astrocytic weight). nengo-loihi
+    scales a block so that its largest weight ``w_max`` fills the weight
+    mantissa, which puts every weight on a grid of ``w_max / 255`` and fixes
+    the threshold at about ``(tau_n / dt) * 2**act_shift * 255 / w_max``. A
+    neuron held in a memory while the astrocytes push at full trace gets up
+    to ``beta * (1 + gain)`` thresholds per step, and its current must stay
+    inside the ``u_bits`` register, or it wraps. So the cue weight is at most
+    the larger of ``other_max`` and the smallest ``w_max`` that keeps that
+    peak times :data:`CURRENT_HEADROOM` in range, and at least
+    :data:`CUE_WEIGHT`. Hebbian weights of +/-1 patterns are multiples of
+    ``beta / N``. When the cue sets ``w_max`` and every recurrent weight is a
+    multiple of ``unit``, the weight is raised so that ``unit`` maps onto a
+    whole number of grid steps, and those weights round without error.
+    """
+    steps_per_tau = params.tau_n / params.dt
+    mant_max = (1 << chip.synapse.weight_mant_bits) - 1
+    peak = params.beta * (1.0 + params.gain) * CURRENT_HEADROOM
+    u_max = 1 << (chip.neuron.u_bits - 1)
+    w_scale_max = u_max / (peak * steps_per_tau * (1 << chip.neuron.act_shift))
+    w_scale = w_scale_max
+    if unit is not None and unit * w_scale_max >= 1.0:
+        w_scale = math.floor(unit * w_scale_max) / unit
+    limit = max(mant_max / w_scale, other_max)
+    return max(CUE_WEIGHT, min(params.beta, limit))
+
+
+def _weight_unit(weights: np.ndarray) -> float | None:
+    """Return the step all non-zero ``weights`` are multiples of, or None."""
+    nonzero = np.abs(weights[weights != 0])
+    if nonzero.size == 0:
+        return None
+    unit = float(nonzero.min())
+    ratio = nonzero / unit
+    if np.allclose(ratio, np.rint(ratio), rtol=0, atol=1e-6):
+        return unit
+    return None
 
 
 def run_nengo(
@@ -316,6 +409,63 @@ def run_nengo(
             "simulator": backend,
             "wall_time_s": elapsed,
             "build_warnings": build_warnings,
+        },
+    )
+
+
+def run_emulator(
+    model: NengoModel,
+    steps: int,
+    target: str = "loihi1",
+    seed: int = 0,
+    progress=None,
+) -> RunResult:
+    """Run ``model`` as a chip program on the bit-exact emulator.
+
+    The Nengo front end keeps nengo-loihi's own build (block split,
+    discretization), so the spikes equal nengo-loihi's emulator spike for
+    spike, at a fraction of its run time. Returns ``neurons.spikes``
+    ``(steps, 2N)`` (and ``astrocytes.spikes`` when probed) in the neuron order
+    of the Nengo populations. The build seed and the run seed are ``seed``.
+    ``progress`` is an optional callable ``progress(done_steps, total_steps)``.
+    """
+    from glia_neuromorphic.emulator.engine import Emulator
+    from glia_neuromorphic.frontends.nengo import from_nengo
+    from glia_neuromorphic.hwconfig import load_target
+
+    if steps <= model.params.cue_steps:
+        raise ValidationError(
+            f"steps is {steps}; it must exceed the {model.params.cue_steps} cue steps"
+        )
+    dt = model.params.dt
+    start = time.perf_counter()
+    program, report = from_nengo(
+        model.network, load_target(target), dt=dt, seed=seed, n_steps=steps
+    )
+    emulator = Emulator(program, target, seed=seed)
+    run = emulator.run(
+        steps, progress=None if progress is None else lambda k: progress(k, steps)
+    )
+    data = {}
+    for probe in program.metadata["nengo_probes"]:
+        for label in ("neurons", "astrocytes"):
+            if f"Ensemble '{label}'" in probe["probe"]:
+                data[f"{label}.spikes"] = np.concatenate(
+                    [run[f"{group}.spikes"] for group in probe["groups"]], axis=1
+                ).astype(np.int8)
+    return RunResult(
+        data=data,
+        dt=dt,
+        backend="emulator",
+        target=target,
+        seed=seed,
+        counters=run.counters,
+        metadata={
+            "precision": "fixed",
+            "simulator": "emulator (nengo-loihi arithmetic)",
+            "wall_time_s": time.perf_counter() - start,
+            "build_warnings": list(report.notes),
+            "program_hash": run.metadata["program_hash"],
         },
     )
 

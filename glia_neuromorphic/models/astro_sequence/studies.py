@@ -18,6 +18,7 @@ PAIRS = (
     ("lava-float", "lava-fixed"),
     ("lava-float", "emulator"),
     ("nengo", "nengo-loihi"),
+    ("nengo", "emulator-loihi1"),
 )
 LABELS = {
     "rate": "rate model",
@@ -26,6 +27,7 @@ LABELS = {
     "nengo": "Nengo float (loihi1 net)",
     "nengo-loihi": "nengo-loihi (loihi1)",
     "emulator": "emulator (loihi2 program)",
+    "emulator-loihi1": "emulator (loihi1, nengo-loihi discretization)",
 }
 
 

@@ -4,9 +4,11 @@ Each study runs on the verify's own target and backend. On
 ``loihi2``/``lava`` the float spiking level is Lava ``floating_pt``, and the
 fixed-point level is the bit-exact emulator running the chip program of the
 fixed-point Lava graph (it reproduces Lava ``fixed_pt`` spike for spike and
-runs faster). On ``loihi1``/``nengo-loihi`` the two levels are Nengo's
-simulator and nengo-loihi's emulator. The rate model and the mean-field
-formula are the float references.
+runs faster). On ``loihi1``/``nengo-loihi`` the float level is Nengo's
+simulator, and the fixed-point level is the bit-exact emulator running the
+Nengo network as nengo-loihi builds and discretizes it (the same spikes as
+nengo-loihi's emulator, several times faster). The rate model and the
+mean-field formula are the float references.
 
 - Timing: random memories, open chain, clean cue; first dwell and period
   against ``tau_a`` for time constants a 12-bit decay represents. Gate:
@@ -40,15 +42,13 @@ from glia_neuromorphic.models.astro_sequence.studies import (
 )
 
 SIZES = ("compact", "large", "none")
-#: Astrocyte pairs per unit in the Loihi 1 timing study. With one pair the
-#: binary astrocyte spikes make float and fixed-point dwells of random
-#: memories differ by 15-73 %; four pairs bring them within 5 % at N = 128.
-LOIHI1_ASTRO_COPIES = 4
 #: Float spiking and fixed-point sweep backends of each verify backend.
 STUDY_BACKENDS = {
     "lava": ("lava-float", "emulator"),
-    "nengo-loihi": ("nengo", "nengo-loihi"),
+    "nengo-loihi": ("nengo", "emulator-loihi1"),
 }
+#: Network size of the timing studies.
+TIMING_UNITS = 256
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,11 +86,11 @@ def plan_for(size, backend: str) -> StudyPlan | None:
         raise ValidationError(f"studies size is {size!r}; use one of {list(SIZES)}")
     if size == "none":
         return None
-    # nengo-loihi runs 5-15 ms per step at N = 128 and several times that at
-    # N = 256; its timing study uses N = 128 with LOIHI1_ASTRO_COPIES pairs
-    loihi1 = backend == "nengo-loihi"
-    units = 128 if loihi1 else 256
-    copies = LOIHI1_ASTRO_COPIES if loihi1 else 1
+    if backend not in STUDY_BACKENDS:
+        raise ValidationError(
+            f"no studies for backend {backend!r}; use one of {list(STUDY_BACKENDS)}"
+        )
+    units = TIMING_UNITS
     if size == "compact":
         return StudyPlan(
             timing_units=units,
@@ -99,7 +99,6 @@ def plan_for(size, backend: str) -> StudyPlan | None:
             timing_seeds=1,
             atrophy_fractions=COMPACT_FRACTIONS,
             atrophy_seeds=1,
-            astro_copies=copies,
         )
     return StudyPlan(
         timing_units=units,
@@ -108,7 +107,6 @@ def plan_for(size, backend: str) -> StudyPlan | None:
         timing_seeds=3,
         atrophy_fractions=LARGE_FRACTIONS,
         atrophy_seeds=3,
-        astro_copies=copies,
     )
 
 
