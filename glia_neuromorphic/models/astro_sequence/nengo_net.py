@@ -81,9 +81,10 @@ CURRENT_HEADROOM = 1.25
 #: spread (0.3) broke the digit cycle at N = 64, because reset to zero bends
 #: each unit's rate differently.
 UNIT_RATE_SPREAD = 0.2
-# NOTE: at N = 1000 and gain 1.5 nengo-loihi's discretization of this network
-# reaches memory 1 up to 23 % (9 % on average) sooner than Nengo float, beyond
-# the 10 % timing gate; the cause is not known.
+# NOTE: at gain 1.5 and tau_a >= 0.512 s nengo-loihi's discretization of this
+# network reaches memory 1 up to 23 % sooner than Nengo float (N = 1000). The
+# astrocyte input weights then fall on a coarser grid, which leaves about 11
+# distinct rates, so groups of astrocytes fire in lockstep again.
 #: Astrocyte neuron pairs per unit (``build_network``'s default).
 ASTRO_COPIES = 1
 BACKENDS = ("nengo", "nengo-loihi")
