@@ -231,25 +231,29 @@ def test_lava_fixed_timing_n256(tau_a):
     assert comparison["max_rel_diff"] <= timing.FIXED_TOLERANCE
 
 
+def _timing_pair(float_backend, fixed_backend, n_units, gain, seed):
+    """Run one timing point (P = 4, tau_a = 0.512 s) on a float and a fixed level."""
+    cases = [
+        Case(
+            b,
+            n_units=n_units,
+            n_patterns=4,
+            gain=gain,
+            tau_a=0.512,
+            seed=seed,
+            duration=round(timing.duration_for(gain, 0.512, 4), 3),
+        )
+        for b in (float_backend, fixed_backend)
+    ]
+    records = run_cases(cases, workers=1, progress=False)
+    return records, timing.compare_fixed(records, float_backend, fixed_backend)
+
+
 @pytest.mark.slow
 def test_nengo_loihi_fixed_timing_n256():
     # before the astrocyte rates were spread over units, the pairs fired in
     # volleys and one pair per unit failed this gate at N = 256 (15-73 %)
-    cases = [
-        Case(
-            b,
-            n_units=256,
-            n_patterns=4,
-            gain=2.0,
-            tau_a=0.512,
-            seed=1,
-            duration=round(timing.duration_for(2.0, 0.512, 4), 3),
-        )
-        for b in ("nengo", "nengo-loihi")
-    ]
-    comparison = timing.compare_fixed(
-        run_cases(cases, workers=1, progress=False), "nengo", "nengo-loihi"
-    )
+    _, comparison = _timing_pair("nengo", "nengo-loihi", 256, 2.0, seed=1)
     assert comparison["unmatched"] == 0
     assert comparison["max_rel_diff"] <= timing.FIXED_TOLERANCE
 
@@ -290,20 +294,7 @@ _EARLY_FIXED = pytest.mark.xfail(
 )
 def test_loihi1_fixed_timing_n1000(gain):
     """nengo-loihi's discretization (on the emulator) against Nengo float."""
-    cases = [
-        Case(
-            b,
-            n_units=1000,
-            n_patterns=4,
-            gain=gain,
-            tau_a=0.512,
-            seed=0,
-            duration=round(timing.duration_for(gain, 0.512, 4), 3),
-        )
-        for b in ("nengo", "emulator-loihi1")
-    ]
-    records = run_cases(cases, workers=1, progress=False)
-    comparison = timing.compare_fixed(records, "nengo", "emulator-loihi1")
+    records, comparison = _timing_pair("nengo", "emulator-loihi1", 1000, gain, 0)
     assert comparison["unmatched"] == 0
     assert comparison["max_rel_diff"] <= timing.FIXED_TOLERANCE
     t1, _ = mean_field_period(gain, 0.512)
@@ -315,21 +306,7 @@ def test_loihi1_fixed_timing_n1000(gain):
 def test_emulator_timing_n1000_matches_lava_float():
     # with 4 payload levels (before the payload floor) this point differed
     # by 33 % (first dwell)
-    cases = [
-        Case(
-            b,
-            n_units=1000,
-            n_patterns=4,
-            gain=1.5,
-            tau_a=0.512,
-            seed=0,
-            duration=round(timing.duration_for(1.5, 0.512, 4), 3),
-        )
-        for b in ("lava-float", "emulator")
-    ]
-    comparison = timing.compare_fixed(
-        run_cases(cases, workers=1, progress=False), "lava-float", "emulator"
-    )
+    _, comparison = _timing_pair("lava-float", "emulator", 1000, 1.5, seed=0)
     assert comparison["unmatched"] == 0
     assert comparison["max_rel_diff"] <= timing.FIXED_TOLERANCE
 

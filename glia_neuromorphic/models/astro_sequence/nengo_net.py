@@ -69,7 +69,7 @@ from glia_neuromorphic.runs import RunResult
 ASTRO_RATE = 0.2
 #: Smallest charge per step the cue neuron adds to each on/off neuron. It
 #: fires every step, and a drive above 1 per step makes a neuron fire every
-#: step; :func:`cue_weight` raises it to leave headroom in the current.
+#: step. :func:`cue_weight` raises it to leave headroom in the current.
 CUE_WEIGHT = 1.25
 #: Margin of the current register over the largest expected drive.
 CURRENT_HEADROOM = 1.25
@@ -295,7 +295,7 @@ def cue_weight(
     unit: float | None,
     other_max: float = 0.0,
 ) -> float:
-    """Return the cue's weight onto the neurons.
+    """Choose the cue's weight onto the neurons.
 
     The cue drives a unit with ``beta`` per step, as the rate model's cue
     does, unless that would make it the largest weight of the neuron block
@@ -326,7 +326,7 @@ def cue_weight(
 
 
 def _weight_unit(weights: np.ndarray) -> float | None:
-    """Return the step all non-zero ``weights`` are multiples of, or None."""
+    """Find the step that all non-zero ``weights`` are multiples of, or None."""
     nonzero = np.abs(weights[weights != 0])
     if nonzero.size == 0:
         return None
@@ -457,6 +457,11 @@ def run_emulator(
                 data[f"{label}.spikes"] = np.concatenate(
                     [run[f"{group}.spikes"] for group in probe["groups"]], axis=1
                 ).astype(np.int8)
+    if "neurons.spikes" not in data:
+        raise BackendError(
+            "the chip program has no spike probe on the 'neurons' ensemble; "
+            "build the model with build_network, which adds it"
+        )
     return RunResult(
         data=data,
         dt=dt,
