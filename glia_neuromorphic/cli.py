@@ -132,7 +132,8 @@ def sweep(
     backend: list[str] = typer.Option(
         ["rate"],
         help="Backend to sweep (repeat the option): rate, nengo, nengo-loihi, "
-        "lava-float, lava-fixed, emulator.",
+        "lava-float, lava-fixed, emulator (the Loihi 2 graph), emulator-loihi1 "
+        "(the Nengo network as nengo-loihi discretizes it).",
     ),
     size: int = typer.Option(1000, help="Number of units (largest size for scale)."),
     seeds: int = typer.Option(3, help="Seeds per point (0, 1, ...)."),

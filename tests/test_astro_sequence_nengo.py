@@ -41,7 +41,31 @@ def test_nengo_build_reports_effective_taus(digits):
     astro = by_name["astrocyte synapse (tau_a)"]
     assert astro.delta == 8
     assert astro.tau_eff == pytest.approx(0.512)
-    assert len(model.network.all_ensembles) == 3
+    labels = sorted(e.label for e in model.network.all_ensembles)
+    assert labels == ["astrocyte phases", "astrocytes", "cue", "neurons"]
+
+
+def test_astro_phase_kick_keeps_the_astrocyte_weight_grid():
+    from glia_neuromorphic.models.astro_sequence.nengo_net import (
+        ASTRO_PHASE_SPAN,
+        _astro_phase_kick,
+    )
+
+    steps, kick = _astro_phase_kick(512, 0.24, seed=3)
+    # no kick weight exceeds the largest astrocyte input weight, so
+    # nengo-loihi keeps the astrocyte block's weight scale
+    assert kick.max() <= 0.24
+    assert steps == int(np.ceil(ASTRO_PHASE_SPAN / 0.24))
+    total = steps * kick
+    assert total.min() >= 0.0
+    assert total.max() < ASTRO_PHASE_SPAN
+    # the head starts cover the span evenly enough to break up volleys
+    counts, _ = np.histogram(total % 1.0, bins=4, range=(0.0, 1.0))
+    assert counts.min() > 0.15 * total.size
+    again_steps, again = _astro_phase_kick(512, 0.24, seed=3)
+    assert again_steps == steps
+    np.testing.assert_array_equal(again, kick)
+    assert not np.array_equal(_astro_phase_kick(512, 0.24, seed=4)[1], kick)
 
 
 def test_nengo_build_rejects_unrepresentable_tau(digits):

@@ -20,7 +20,9 @@ step, which makes it a staircase version of ``clip(beta * h_i, -1, 1)``. The
 astrocyte pair of unit ``j`` fires about ``r_a * (1 + x_j) * c_j`` spikes per
 step, ``c_j`` being ``s_j`` low-passed with ``tau_a``; the unit factors
 ``x_j`` (spread over +/-0.2 in a seeded order, divided out of the output
-weights) keep the pairs from firing in the same steps. The cue is a single
+weights) keep the pairs from firing in the same steps, and so does a
+seeded head start of up to 3 thresholds per astrocyte neuron, which a
+second host neuron delivers in the first steps. The cue is a single
 host-side neuron that fires every step for the first ``cue_steps`` steps;
 the transform ``w_cue * [p, -p]`` (``p`` the sign of the cue pattern) sends
 each of its spikes to every unit, enough to make the cued neurons fire every
@@ -81,10 +83,16 @@ CURRENT_HEADROOM = 1.25
 #: spread (0.3) broke the digit cycle at N = 64, because reset to zero bends
 #: each unit's rate differently.
 UNIT_RATE_SPREAD = 0.2
-# NOTE: at gain 1.5 and tau_a >= 0.512 s nengo-loihi's discretization of this
-# network reaches memory 1 up to 23 % sooner than Nengo float (N = 1000). The
-# astrocyte input weights then fall on a coarser grid, which leaves about 11
-# distinct rates, so groups of astrocytes fire in lockstep again.
+#: Width, in thresholds, of the seeded head starts the astrocyte neurons get
+#: from a host neuron at the start of a run (see :func:`_astro_phase_kick`).
+#: nengo-loihi stores the unit rate factors on the astrocyte block's weight
+#: grid, which for tau_a >= 0.512 s leaves about 11 distinct rates, so groups
+#: of pairs fired in the same steps again. At gain 1.5 those volleys pushed the
+#: fixed-point network out of memory 0 up to 27 % sooner than Nengo float
+#: (N = 256). Head starts spread over 3 thresholds bring that gap to within
+#: 7 %; a span of 1 did not, because the kick reaches the voltage through the
+#: slow synapse and only part of it has arrived by the first switch.
+ASTRO_PHASE_SPAN = 3.0
 #: Astrocyte neuron pairs per unit (``build_network``'s default).
 ASTRO_COPIES = 1
 BACKENDS = ("nengo", "nengo-loihi")
@@ -158,14 +166,17 @@ def build_network(
     astro_copies: int | None = None,
     probe_trace: bool = False,
     seed: int = 0,
+    astro_phases: bool = True,
 ) -> NengoModel:
     """Build the Nengo network of the spiking sequence memory.
 
     ``mask`` (N x N of 0/1) removes atrophied astrocytic synapses at build
     time. ``astrocytes=False`` leaves the astrocyte population out (the
-    control without transitions). Each slow and fast filter is checked
-    against the 12-bit decay of ``chip``: a time constant whose effective
-    value is more than 5 % off raises ``QuantizationError``.
+    control without transitions). ``astro_phases=False`` leaves out the
+    seeded head starts of the astrocyte neurons (:func:`_astro_phase_kick`).
+    Each slow and fast filter is checked against the 12-bit decay of
+    ``chip``: a time constant whose effective value is more than 5 % off
+    raises ``QuantizationError``.
     """
     import nengo
     import nengo_loihi
@@ -240,6 +251,24 @@ def build_network(
         trace_probe = None
         if astrocytes:
             astro = _population(nengo, astro_in.shape[0], "astrocytes")
+            if astro_phases:
+                kick_steps, kick = _astro_phase_kick(
+                    astro_in.shape[0], float(np.abs(astro_in).max()), seed
+                )
+
+                def kick_input(t):
+                    return 2.0 / dt if t <= kick_steps * dt + 0.5 * dt else 0.0
+
+                kick_node = nengo.Node(kick_input, label="astrocyte phase input")
+                kick_pop = _population(nengo, 1, "astrocyte phases")
+                net.config[kick_pop].on_chip = False
+                nengo.Connection(kick_node, kick_pop.neurons, synapse=None)
+                nengo.Connection(
+                    kick_pop.neurons,
+                    astro.neurons,
+                    transform=kick[:, None],
+                    synapse=nengo.Lowpass(params.tau_a),
+                )
             nengo.Connection(
                 neurons.neurons,
                 astro.neurons,
@@ -287,6 +316,23 @@ def _astro_transforms(
     # rows of astro_in (and columns of astro_out) are copy 0's n on and n off
     # neurons, then copy 1's, and so on
     return astro_in, astro_out
+
+
+def _astro_phase_kick(n_astro: int, w_in_max: float, seed: int):
+    """Return the steps and weights of the host kick that staggers astrocytes.
+
+    Each astrocyte neuron gets a seeded charge ``phi`` drawn evenly from
+    ``[0, ASTRO_PHASE_SPAN)`` thresholds, delivered by
+    ``k = ceil(ASTRO_PHASE_SPAN / w_in_max)`` host spikes of weight ``phi / k``.
+    The weights stay below the largest astrocyte input weight, so the kick
+    leaves the block's weight grid as it is. The charge passes the slow
+    astrocyte synapse, so it reaches the voltage over about ``tau_a``; the
+    part past whole thresholds sets the neuron's phase, and the whole ones
+    add at most ``ASTRO_PHASE_SPAN`` spikes per neuron to the first dwell.
+    """
+    k = max(1, math.ceil(ASTRO_PHASE_SPAN / w_in_max))
+    phi = ASTRO_PHASE_SPAN * np.random.default_rng([seed, 6151]).random(n_astro)
+    return k, phi / k
 
 
 def cue_weight(
