@@ -89,6 +89,8 @@ def test_rate_period_linear_in_tau():
     low, high = timing.FIRST_DWELL_RANGE
     for ratio in entry["first_dwell_over_mean_field"]:
         assert low <= ratio <= high
+    assert low <= entry["first_dwell_slope_over_mean_field"] <= high
+    assert 0 < entry["first_dwell_fit"]["intercept"] < 5 * 0.01
 
 
 def test_rate_period_over_tau_falls_with_gain():
@@ -196,6 +198,7 @@ def test_rate_timing_full_sweep():
         assert entry["fit"]["intercept"] < 5 * 0.01
         for ratio in entry["first_dwell_over_mean_field"]:
             assert low <= ratio <= high
+        assert low <= entry["first_dwell_slope_over_mean_field"] <= high
         ratios.append(np.mean(entry["period_over_tau"]))
     assert ratios[0] > ratios[1] > ratios[2]
 

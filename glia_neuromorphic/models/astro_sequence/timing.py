@@ -81,7 +81,8 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
     measured period are left out). For each backend and gain: the mean first
     dwell and period per ``tau_a``, their ratios to the mean field, the
     per-seed range of the first-dwell ratio, and, with at least three time
-    constants, the linear fit of the mean period against ``tau_a``.
+    constants, the linear fits of the mean period and the mean first dwell
+    against ``tau_a`` (the first dwell's slope over ``T1 / tau_a`` too).
     """
     out: dict[str, Any] = {}
     for backend, n in sorted({(r["backend"], r["n_units"]) for r in records}):
@@ -120,6 +121,13 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
             }
             if len(taus) >= 3:
                 entry["fit"] = linear_fit(taus, period)
+                # the slope of the first dwell leaves out the fixed time a
+                # switch takes (the intercept), which dominates T1 at short
+                # tau_a and high gain
+                entry["first_dwell_fit"] = linear_fit(taus, first)
+                entry["first_dwell_slope_over_mean_field"] = (
+                    entry["first_dwell_fit"]["slope"] / t1_unit
+                )
             per_gain[str(gain)] = entry
         out[f"{backend}/{n}"] = per_gain
     return out
