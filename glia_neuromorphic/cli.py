@@ -151,6 +151,11 @@ def sweep(
         help="Atrophied fraction to sweep (repeat the option; default: a grid "
         "from 0 to 1, fine near 1 - 1/gain).",
     ),
+    patterns: list[int] = typer.Option(
+        None,
+        help="Chain length P for the scale study (repeat the option; default: "
+        "2 to N/4 from a fixed list).",
+    ),
 ) -> None:
     """Run a parameter sweep of a model and write JSON and HTML reports."""
     from glia_neuromorphic.models import MODELS, load_model
@@ -177,6 +182,7 @@ def sweep(
         out=out,
         astro_copies=astro_copies,
         fractions=fraction or None,
+        patterns=patterns or None,
     )
     console.print(f"{study} sweep written to {out}")
 

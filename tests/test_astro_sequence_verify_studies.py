@@ -228,3 +228,20 @@ def test_study_cases_copies_and_fractions():
         studies.study_cases("timing", ["rate"], 64, 1, fractions=[0.5])
     with pytest.raises(ValidationError, match="astro_copies is 0"):
         studies.study_cases("timing", ["nengo"], 64, 1, astro_copies=0)
+
+
+def test_scale_study_takes_chain_lengths():
+    cases = studies.study_cases("scale", ["rate"], 128, 1, patterns=[8, 4, 64])
+    random = [c for c in cases if c.memories == "random"]
+    # P = 64 is above N / 4 at N = 64 and 128, so it is left out
+    assert sorted({(c.n_units, c.n_patterns) for c in random}) == [
+        (64, 4),
+        (64, 8),
+        (128, 4),
+        (128, 8),
+    ]
+    assert {c.memories for c in cases} == {"random", "digits"}
+    with pytest.raises(ValidationError, match="scale study only"):
+        studies.study_cases("timing", ["rate"], 64, 1, patterns=[4])
+    with pytest.raises(ValidationError, match=r"\[1\]"):
+        studies.study_cases("scale", ["rate"], 64, 1, patterns=[1, 4])

@@ -59,11 +59,13 @@ def sweep(
     out="out/sweeps",
     astro_copies: int = 1,
     fractions=None,
+    patterns=None,
 ) -> dict:
     """Run the timing, atrophy or scale study and write its reports to ``out``.
 
     ``astro_copies`` sets the astrocyte pairs per unit of the Nengo backends;
-    ``fractions`` replaces the default atrophy grid.
+    ``fractions`` replaces the default atrophy grid and ``patterns`` the
+    scale study's chain lengths.
     """
     from pathlib import Path
 
@@ -80,4 +82,5 @@ def sweep(
         memories,
         astro_copies=astro_copies,
         fractions=fractions,
+        patterns=patterns,
     )

@@ -39,11 +39,13 @@ def study_cases(
     memories: str = "random",
     astro_copies: int = 1,
     fractions=None,
+    patterns=None,
 ) -> list[Case]:
     """Return the cases of ``study`` for each backend at size ``n_units``.
 
     ``astro_copies`` applies to the Nengo backends; ``fractions`` replaces the
-    atrophy study's default grid.
+    atrophy study's default grid and ``patterns`` the scale study's chain
+    lengths (each still limited to ``N / 4``).
     """
     if astro_copies < 1:
         raise ValidationError(f"astro_copies is {astro_copies}; it must be >= 1")
@@ -51,6 +53,18 @@ def study_cases(
         raise ValidationError(
             f"fractions apply to the atrophy study only, not {study!r}; drop them"
         )
+    if patterns is not None:
+        if study != "scale":
+            raise ValidationError(
+                f"patterns apply to the scale study only, not {study!r}; drop them"
+            )
+        bad = [p for p in patterns if int(p) != p or p < 2]
+        if bad:
+            raise ValidationError(
+                f"chain lengths {bad} are not whole numbers of at least 2; "
+                "a sequence needs two memories"
+            )
+        patterns = sorted({int(p) for p in patterns})
     cases: list[Case] = []
     for backend in backends:
         if study == "timing":
@@ -63,7 +77,12 @@ def study_cases(
             )
         elif study == "scale":
             sizes = [n for n in scale.SIZES if n <= n_units]
-            cases += scale.capacity_cases(backend, sizes=sizes, seeds=range(seeds))
+            cases += scale.capacity_cases(
+                backend,
+                sizes=sizes,
+                counts=scale.PATTERN_COUNTS if patterns is None else patterns,
+                seeds=range(seeds),
+            )
             cases += scale.digit_cases(backend, sizes=sizes, seeds=range(seeds))
         else:
             raise ValidationError(f"unknown study {study!r}; use one of {STUDIES}")
@@ -163,10 +182,11 @@ def run_study(
     memories: str = "random",
     astro_copies: int = 1,
     fractions=None,
+    patterns=None,
 ) -> dict:
     """Run a study's sweep in parallel, then write and return its summary."""
     cases = study_cases(
-        study, backends, n_units, seeds, memories, astro_copies, fractions
+        study, backends, n_units, seeds, memories, astro_copies, fractions, patterns
     )
     records = run_cases(cases, workers=workers, scheduler=scheduler, description=study)
     return write_report(study, records, Path(out))
