@@ -1,8 +1,8 @@
 """The sweep results kept in docs/data meet the signatures the docs report.
 
 The full sweeps take hours at N = 1000, so the default suite cannot rerun
-them; these tests recompute every summary from the stored records with the
-current analysis code and hold the records to the gates of the study.
+them. These tests recompute every summary from the stored records with the
+current analysis code and hold the records to the gates of each study.
 """
 
 from __future__ import annotations
@@ -115,8 +115,8 @@ def test_atrophy_critical_fraction_fixed_matches_float(
     f_fixed = _critical(fixed_file, fixed_backend, memories, n)
     assert abs(f_fixed - f_float) <= 0.1
     if memories == "random":
-        # gain 2: the mean field stops transitions at 1 - 1/gain = 0.5, and
-        # finite networks keep going up to 0.2 beyond it
+        # at gain 2 the mean field stops transitions at 1 - 1/gain = 0.5, and
+        # the study accepts up to 0.2 more because finite networks switch later
         for value in (f_float, f_fixed):
             assert 0.5 <= value <= 0.7
 
