@@ -45,7 +45,7 @@ def test_nengo_build_reports_effective_taus(digits):
     assert labels == ["astrocyte phases", "astrocytes", "cue", "neurons"]
 
 
-def test_astro_phase_kick_keeps_the_astrocyte_weight_grid():
+def test_phase_kick_keeps_weight_grid():
     from glia_neuromorphic.models.astro_sequence.nengo_net import (
         ASTRO_PHASE_SPAN,
         _astro_phase_kick,

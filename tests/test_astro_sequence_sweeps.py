@@ -252,7 +252,7 @@ def _timing_pair(float_backend, fixed_backend, n_units, gain, seed, tau_a=0.512)
     return records, timing.compare_fixed(records, float_backend, fixed_backend)
 
 
-def test_loihi1_gain15_slow_astrocytes_switch_with_float():
+def test_loihi1_gain15_switch_matches_float():
     # without the astrocytes' head starts, nengo-loihi's weight grid left
     # about 11 distinct astrocyte rates here, groups of pairs fired in the
     # same steps, and the fixed point left memory 0 19 % before float
@@ -298,7 +298,7 @@ def test_loihi1_fixed_timing_n1000(gain):
     # 2) and 23 % (gain 1.5) before float here
     # the float first dwell against T1 is a signature of the seed means and
     # of the slope over tau_a (one seed reaches 1.03 T1 here, gain 1.5);
-    # test_astro_sequence_data.py holds the stored sweep to it
+    # test_astro_sequence_data.py checks the stored sweep against it
     records, comparison = _timing_pair("nengo", "emulator-loihi1", 1000, gain, 0)
     assert comparison["unmatched"] == 0
     assert comparison["max_rel_diff"] <= timing.FIXED_TOLERANCE

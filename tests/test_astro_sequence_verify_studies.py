@@ -232,9 +232,9 @@ def test_study_cases_copies_and_fractions():
 
 def test_scale_study_takes_chain_lengths():
     cases = studies.study_cases("scale", ["rate"], 128, 1, patterns=[8, 4, 64])
-    random = [c for c in cases if c.memories == "random"]
+    random_cases = [c for c in cases if c.memories == "random"]
     # P = 64 is above N / 4 at N = 64 and 128, so it is left out
-    assert sorted({(c.n_units, c.n_patterns) for c in random}) == [
+    assert sorted({(c.n_units, c.n_patterns) for c in random_cases}) == [
         (64, 4),
         (64, 8),
         (128, 4),

@@ -326,9 +326,9 @@ def _astro_phase_kick(n_astro: int, w_in_max: float, seed: int):
     ``k = ceil(ASTRO_PHASE_SPAN / w_in_max)`` host spikes of weight ``phi / k``.
     The weights stay below the largest astrocyte input weight, so the kick
     leaves the block's weight grid as it is. The charge passes the slow
-    astrocyte synapse, so it reaches the voltage over about ``tau_a``; the
-    part past whole thresholds sets the neuron's phase, and the whole ones
-    add at most ``ASTRO_PHASE_SPAN`` spikes per neuron to the first dwell.
+    astrocyte synapse, so it reaches the voltage over about ``tau_a``. The
+    fraction of a threshold sets the neuron's phase. The whole thresholds
+    add at most ``ASTRO_PHASE_SPAN`` spikes per neuron.
     """
     k = max(1, math.ceil(ASTRO_PHASE_SPAN / w_in_max))
     phi = ASTRO_PHASE_SPAN * np.random.default_rng([seed, 6151]).random(n_astro)
