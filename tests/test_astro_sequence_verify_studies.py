@@ -241,6 +241,8 @@ def test_scale_study_takes_chain_lengths():
         (128, 8),
     ]
     assert {c.memories for c in cases} == {"random", "digits"}
+    largest = studies.study_cases("scale", ["rate"], 1000, 1, patterns=[4])
+    assert sorted({c.n_units for c in largest}) == [64, 128, 256, 512, 1000]
     with pytest.raises(ValidationError, match="scale study only"):
         studies.study_cases("timing", ["rate"], 64, 1, patterns=[4])
     with pytest.raises(ValidationError, match=r"\[1\]"):

@@ -76,7 +76,9 @@ def study_cases(
                 backend, memories, n_units, gain, 0.256, 5.0, range(seeds), fractions, p
             )
         elif study == "scale":
-            sizes = [n for n in scale.SIZES if n <= n_units]
+            # the standard sizes below n_units, then n_units itself (the Loihi 1
+            # network fits N <= 1023 on one core, so its largest point is 1000)
+            sizes = [n for n in scale.SIZES if n < n_units] + [n_units]
             cases += scale.capacity_cases(
                 backend,
                 sizes=sizes,
