@@ -135,3 +135,17 @@ def test_every_stored_record_carries_its_seed():
         records = json.loads(path.read_text())["records"]
         assert records, path.name
         assert all(isinstance(r["seed"], int) for r in records), path.name
+
+
+def test_loihi1_scale_capacity_fixed_matches_float():
+    from glia_neuromorphic.models.astro_sequence import scale
+
+    summary = scale.summarize(_records("scale-loihi1.json"))
+    float_sizes = summary["nengo"]
+    fixed_sizes = summary["emulator-loihi1"]
+    assert sorted(int(n) for n in float_sizes) == [64, 128, 256, 512, 1000]
+    for n, entry in float_sizes.items():
+        assert fixed_sizes[n]["capacity"] == entry["capacity"], n
+    # the chain grows with the network: at least 12 memories from N = 512 on
+    assert float_sizes["512"]["capacity"] >= 12
+    assert float_sizes["1000"]["capacity"] >= 12
