@@ -71,6 +71,24 @@ def test_run_cases_keeps_order_and_seeds():
     assert all(r["order"][0] == 0 for r in records)
 
 
+def test_run_cases_runs_lava_in_pool_workers():
+    # each pool worker starts with a start method set, and Lava raised
+    # "context has already been set" when a worker first imported it
+    cases = [
+        Case("lava-float", n_units=64, n_patterns=3, duration=0.15, seed=s)
+        for s in (0, 1)
+    ]
+    records = run_cases(cases, workers=2, progress=False)
+    assert [r["seed"] for r in records] == [0, 1]
+    assert all(r["backend"] == "lava-float" for r in records)
+
+
+def test_run_cases_rejects_lava_on_dask():
+    cases = [Case("lava-fixed", n_units=64, n_patterns=3, duration=0.15)]
+    with pytest.raises(BackendError, match="'processes' or 'serial'"):
+        run_cases(cases, workers=2, scheduler="dask", progress=False)
+
+
 def test_run_cases_on_dask():
     cases = [
         Case("rate", n_units=64, n_patterns=3, duration=0.4, seed=s) for s in (0, 1)

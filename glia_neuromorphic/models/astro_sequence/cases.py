@@ -152,6 +152,7 @@ def _states_nengo(simulator):
 
 def _states_lava(precision):
     def run(case, params, j_s, j_a, cue, mask):
+        _import_lava_runtime()
         from glia_neuromorphic.hwconfig import load_chip
         from glia_neuromorphic.models.astro_sequence.lava_graph import run_lava
         from glia_neuromorphic.models.astro_sequence.network import design
@@ -276,6 +277,13 @@ def run_cases(
     cases = list(cases)
     workers = workers or os.cpu_count() or 1
     if scheduler == "dask":
+        lava = sorted({c.backend for c in cases if c.backend.startswith("lava")})
+        if lava:
+            raise BackendError(
+                f"backends {lava} cannot run on Dask workers, because Lava's "
+                "runtime starts processes of its own and Dask's daemonic "
+                "workers cannot; use the 'processes' or 'serial' scheduler"
+            )
         return _run_dask(cases, workers, progress, description)
     if scheduler == "serial" or workers == 1:
         bar = _bar(cases, progress, description)
@@ -302,6 +310,35 @@ def run_cases(
         for future in _bar(as_completed(futures), progress, description, len(cases)):
             results[futures[future]] = future.result()
     return results  # type: ignore[return-value]
+
+
+def _import_lava_runtime() -> None:
+    """Import Lava's runtime, which sets the process-wide start method.
+
+    Lava sets the start method to "fork" when its runtime is first imported
+    and raises if one is already set. A pool worker has one set from its
+    own start, so a worker clears it first. The start method only affects
+    the processes the worker creates. In the main process a start method
+    set by the caller is kept and reported.
+    """
+    import multiprocessing
+    import sys
+
+    if "lava.magma.runtime.runtime" in sys.modules:
+        return
+    if multiprocessing.parent_process() is not None:
+        multiprocessing.set_start_method(None, force=True)
+    try:
+        import lava.magma.runtime.runtime  # noqa: F401
+    except RuntimeError as exc:
+        if "context has already been set" not in str(exc):
+            raise
+        raise BackendError(
+            "Lava cannot start: this process already set the multiprocessing "
+            f"start method to {multiprocessing.get_start_method()!r}, and Lava "
+            "sets 'fork' itself when it is first imported. Import lava before "
+            "calling multiprocessing.set_start_method"
+        ) from exc
 
 
 def _run_dask(cases, workers, progress, description):
