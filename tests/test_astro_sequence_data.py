@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from glia_neuromorphic.models.astro_sequence import atrophy, timing
+from glia_neuromorphic.models.astro_sequence.params import AstroParams
 
 DATA = Path(__file__).resolve().parents[1] / "docs" / "data" / "astro_sequence"
-TAU_N = 0.01
+TAU_N = AstroParams().tau_n
 
 
 def _records(name: str) -> list[dict]:

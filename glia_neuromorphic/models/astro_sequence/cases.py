@@ -277,10 +277,12 @@ def run_cases(
     cases = list(cases)
     workers = workers or os.cpu_count() or 1
     if scheduler == "dask":
-        lava = sorted({c.backend for c in cases if c.backend.startswith("lava")})
-        if lava:
+        lava_backends = sorted(
+            {c.backend for c in cases if c.backend.startswith("lava")}
+        )
+        if lava_backends:
             raise BackendError(
-                f"backends {lava} cannot run on Dask workers, because Lava's "
+                f"backends {lava_backends} cannot run on Dask workers, because Lava's "
                 "runtime starts processes of its own and Dask's daemonic "
                 "workers cannot; use the 'processes' or 'serial' scheduler"
             )

@@ -154,6 +154,25 @@ def _population(nengo, n: int, label: str):
     )
 
 
+def _host_pulse(nengo, net, label: str, steps: int, dt: float):
+    """Add an off-chip neuron that fires once per step for the first ``steps``.
+
+    A drive of ``2 / dt`` crosses the threshold of 1 every step. nengo-loihi
+    forwards host spikes to the chip unchanged, so Nengo and nengo-loihi see
+    the same pulse.
+    """
+    end = steps * dt + 0.5 * dt
+
+    def drive(t):
+        return 2.0 / dt if t <= end else 0.0
+
+    stimulus = nengo.Node(drive, label=f"{label} input")
+    population = _population(nengo, 1, label)
+    net.config[population].on_chip = False
+    nengo.Connection(stimulus, population.neurons, synapse=None)
+    return population
+
+
 def build_network(
     params: AstroParams,
     j_s: np.ndarray,
@@ -207,22 +226,14 @@ def build_network(
             f"{pairs} astrocyte copies, or fewer copies"
         )
     j_ast = params.gain * (j_a if mask is None else j_a * mask)
-    cue_time = params.cue_steps * dt
 
     net = nengo.Network(label="astro-sequence", seed=seed)
     nengo_loihi.add_params(net)
     with net:
-        # One host neuron carries the cue pulse for every unit. A drive of
-        # 2/dt makes it fire every step (the threshold is 1 per step). The
-        # transform spreads its spikes over the on/off neurons with the sign
-        # of the cue, so the cue takes one input axon on the chip instead of 2N.
-        def cue_input(t):
-            return 2.0 / dt if t <= cue_time + 0.5 * dt else 0.0
-
-        stimulus = nengo.Node(cue_input, label="cue input")
-        cue_pop = _population(nengo, 1, "cue")
-        net.config[cue_pop].on_chip = False
-        nengo.Connection(stimulus, cue_pop.neurons, synapse=None)
+        # One host neuron carries the cue pulse for every unit. The transform
+        # spreads its spikes over the on/off neurons with the sign of the cue,
+        # so the cue takes one input axon on the chip instead of 2N.
+        cue_pop = _host_pulse(nengo, net, "cue", params.cue_steps, dt)
 
         recurrent = pair_matrix(params.beta * j_s)
         astro_in = astro_out = None
@@ -255,14 +266,7 @@ def build_network(
                 kick_steps, kick = _astro_phase_kick(
                     astro_in.shape[0], float(np.abs(astro_in).max()), seed
                 )
-
-                def kick_input(t):
-                    return 2.0 / dt if t <= kick_steps * dt + 0.5 * dt else 0.0
-
-                kick_node = nengo.Node(kick_input, label="astrocyte phase input")
-                kick_pop = _population(nengo, 1, "astrocyte phases")
-                net.config[kick_pop].on_chip = False
-                nengo.Connection(kick_node, kick_pop.neurons, synapse=None)
+                kick_pop = _host_pulse(nengo, net, "astrocyte phases", kick_steps, dt)
                 nengo.Connection(
                     kick_pop.neurons,
                     astro.neurons,

@@ -122,8 +122,8 @@ def summarize(records: list[dict[str, Any]]) -> dict[str, Any]:
             if len(taus) >= 3:
                 entry["fit"] = linear_fit(taus, period)
                 # the slope of the first dwell leaves out the fixed time a
-                # switch takes (the intercept), which dominates T1 at short
-                # tau_a and high gain
+                # switch takes (the intercept), which inflates single ratios at
+                # short tau_a and high gain
                 entry["first_dwell_fit"] = linear_fit(taus, first)
                 entry["first_dwell_slope_over_mean_field"] = (
                     entry["first_dwell_fit"]["slope"] / t1_unit
