@@ -122,6 +122,35 @@ def test_atrophy_critical_fraction_fixed_matches_float(
             assert 0.5 <= value <= 0.7
 
 
+@pytest.mark.parametrize(
+    ("name", "backend"),
+    [
+        ("atrophy-random-rate-n1000.json", "rate"),
+        ("atrophy-random-lava-float-n1000.json", "lava-float"),
+        ("atrophy-random-emulator-n1000.json", "emulator"),
+        ("atrophy-random-loihi1-n1000.json", "nengo"),
+        ("atrophy-random-loihi1-n1000.json", "emulator-loihi1"),
+    ],
+)
+def test_random_atrophy_grid_and_drop(name, backend):
+    records = [r for r in _records(name) if r["backend"] == backend]
+    entry = atrophy.summarize(records)[f"{backend}/random/1000"]
+    fractions = [p["fraction"] for p in entry["points"]]
+    # 0 to 1: steps of 0.05 near 1 - 1/gain, 0.1 elsewhere
+    assert fractions == atrophy.fraction_grid(entry["gain"])
+
+    # Full recall up to 0.1 below the critical fraction and none from 0.1
+    # above it. The drop between takes at most three steps of 0.05.
+    f_c = entry["critical_fraction"]
+    for point in entry["points"]:
+        if point["fraction"] <= f_c - 0.1:
+            assert point["quality_mean"] >= 0.9, point
+        if point["fraction"] >= f_c + 0.1:
+            assert point["quality_mean"] <= 0.1, point
+    assert entry["width"] is not None
+    assert entry["width"] <= 0.15
+
+
 def test_atrophy_runs_have_five_seeds_per_point():
     for path in sorted(DATA.glob("atrophy-*.json")):
         records = json.loads(path.read_text())["records"]
