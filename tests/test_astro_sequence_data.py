@@ -139,8 +139,8 @@ def test_random_atrophy_grid_and_drop(name, backend):
     # 0 to 1: steps of 0.05 near 1 - 1/gain, 0.1 elsewhere
     assert fractions == atrophy.fraction_grid(entry["gain"])
 
-    # Full recall up to 0.1 below the critical fraction and none from 0.1
-    # above it. The drop between takes at most three steps of 0.05.
+    # Mean quality is at least 0.9 up to 0.1 below the critical fraction and
+    # at most 0.1 from 0.1 above it. The drop takes at most three steps.
     f_c = entry["critical_fraction"]
     for point in entry["points"]:
         if point["fraction"] <= f_c - 0.1:
