@@ -179,3 +179,14 @@ def test_loihi1_scale_capacity_fixed_matches_float():
     # the chain grows with the network: at least 12 memories from N = 512 on
     assert float_sizes["512"]["capacity"] >= 12
     assert float_sizes["1000"]["capacity"] >= 12
+
+
+def test_loihi2_scale_reaches_1024():
+    from glia_neuromorphic.models.astro_sequence import scale
+
+    summary = scale.summarize(_records("scale-loihi2.json"))
+    sizes = summary["emulator"]
+    assert sorted(int(n) for n in sizes) == [64, 128, 256, 512, 1024]
+    # the fixed-point chain at N = 1024 is longer than at N = 64
+    assert sizes["1024"]["capacity"] > sizes["64"]["capacity"]
+    assert sizes["1024"]["digits_quality"] == 1.0
